@@ -1,0 +1,15 @@
+"""minikv: Redis, embedded in a Python process.
+
+``minikv.Redis()`` is a client with redis-py's methods, arguments, replies
+and errors over an in-memory keyspace in this process: no server, no socket.
+"""
+from minikv import exceptions
+from minikv.backend import BACKEND
+from minikv.clock import ManualClock, SystemClock
+from minikv.client import Redis, StrictRedis
+from minikv.engine import hashes, keys, server, strings  # noqa: F401  (register commands)
+from minikv.engine.store import Store
+
+__version__ = "0.1.0"
+__all__ = ["Redis", "StrictRedis", "Store", "ManualClock", "SystemClock", "BACKEND",
+           "exceptions", "__version__"]

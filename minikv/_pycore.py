@@ -1,0 +1,173 @@
+"""Pure-Python twin of ``minikv/_core.pyx``: the keyspace hot path.
+
+A ``Keyspace`` is one logical database: ``data`` maps key -> value and
+``expires`` maps key -> absolute expiry in Unix milliseconds, for the keys
+that have one (so a keyspace without TTLs costs one empty dict). Every read
+goes through ``lookup``, which deletes a key whose time has passed before
+anyone can see it (Redis's lazy expiry). The active cycle calls
+``expire_step``, which walks the expiry dict in slices, like Redis's
+incremental scan of ``db->expires``, so every key with a TTL is visited once
+per pass no matter how the dict changes in between.
+
+Both modules export the same names with the same behaviour; ``minikv.backend``
+picks one. Values are opaque here: the command modules give them meaning.
+"""
+
+__all__ = ["Keyspace"]
+
+
+class Keyspace:
+    """One database. Expiry uses Redis's rule: expired once ``now > when``.
+
+    ``clock_ms`` is a zero-argument callable returning integer milliseconds;
+    it is read only when a key with a TTL is touched. ``on_first_ttl`` is
+    called when the keyspace goes from no TTLs to one (starts active expiry).
+    """
+
+    __slots__ = ("data", "expires", "clock_ms", "on_first_ttl", "on_expired",
+                 "hits", "misses", "expired", "_scan_keys", "_scan_pos")
+
+    def __init__(self, clock_ms, on_first_ttl=None, on_expired=None):
+        self.data = {}
+        self.expires = {}
+        self.clock_ms = clock_ms
+        self.on_first_ttl = on_first_ttl
+        self.on_expired = on_expired
+        self.hits = 0
+        self.misses = 0
+        self.expired = 0
+        self._scan_keys = []
+        self._scan_pos = 0
+
+    def __len__(self):
+        return len(self.data)
+
+    # -- reads ---------------------------------------------------------
+    def lookup(self, key):
+        """The live value at ``key`` or None. O(1)."""
+        value = self.data.get(key)
+        if value is not None:
+            expires = self.expires
+            if expires:
+                when = expires.get(key)
+                if when is not None and self.clock_ms() > when:
+                    self._expire(key)
+                    return None
+        return value
+
+    def lookup_read(self, key):
+        """``lookup`` for read commands: also counts keyspace hits/misses."""
+        value = self.lookup(key)
+        if value is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return value
+
+    def contains(self, key):
+        return self.lookup(key) is not None
+
+    def expiry(self, key):
+        """Absolute expiry (ms) of a live key, or None if it has none."""
+        return self.expires.get(key)
+
+    # -- writes --------------------------------------------------------
+    def store(self, key, value):
+        """Set ``key`` and drop any TTL it had (plain SET). O(1)."""
+        self.data[key] = value
+        expires = self.expires
+        if expires and key in expires:
+            del expires[key]
+
+    def replace(self, key, value):
+        """Set ``key`` keeping its TTL (in-place updates, KEEPTTL). O(1)."""
+        self.data[key] = value
+
+    def store_with_expiry(self, key, value, when):
+        """Set ``key`` to expire at ``when`` (absolute ms). O(1)."""
+        self.data[key] = value
+        self.set_expiry(key, when)
+
+    def set_expiry(self, key, when):
+        expires = self.expires
+        if not expires and self.on_first_ttl is not None:
+            expires[key] = when
+            self.on_first_ttl()
+        else:
+            expires[key] = when
+
+    def persist(self, key):
+        """Drop the TTL of ``key``; True if it had one."""
+        expires = self.expires
+        if expires and key in expires:
+            del expires[key]
+            return True
+        return False
+
+    def delete(self, key):
+        """Remove ``key`` (live or not); True if it existed. O(1)."""
+        if self.data.pop(key, None) is None:
+            return False
+        expires = self.expires
+        if expires and key in expires:
+            del expires[key]
+        return True
+
+    def clear(self):
+        self.data.clear()
+        self.expires.clear()
+        self._scan_keys = []
+        self._scan_pos = 0
+
+    def swap(self, other):
+        """Exchange contents with ``other`` (SWAPDB): clients keep their db."""
+        self.data, other.data = other.data, self.data
+        self.expires, other.expires = other.expires, self.expires
+        self._scan_keys = other._scan_keys = []
+        self._scan_pos = other._scan_pos = 0
+        for ks in (self, other):
+            if ks.expires and ks.on_first_ttl is not None:
+                ks.on_first_ttl()
+
+    # -- expiry --------------------------------------------------------
+    def _expire(self, key):
+        del self.data[key]
+        del self.expires[key]
+        self.expired += 1
+        if self.on_expired is not None:
+            self.on_expired(self, key)
+
+    def expire_step(self, now, sample):
+        """Check up to ``sample`` keys with a TTL; delete the expired ones.
+
+        Returns ``(checked, expired)``. Walks a snapshot of the expiry dict's
+        keys; a fresh snapshot is taken when the previous one is used up, so
+        the cost of copying is amortised over a full pass.
+        """
+        expires = self.expires
+        if not expires:
+            return 0, 0
+        keys = self._scan_keys
+        pos = self._scan_pos
+        if pos >= len(keys):
+            keys = self._scan_keys = list(expires)
+            pos = 0
+        end = pos + sample
+        if end > len(keys):
+            end = len(keys)
+        checked = expired = 0
+        while pos < end:
+            key = keys[pos]
+            pos += 1
+            when = expires.get(key)
+            if when is None:
+                continue
+            checked += 1
+            if now > when:
+                self._expire(key)
+                expired += 1
+        self._scan_pos = pos
+        if pos >= len(keys):
+            self._scan_keys = []
+            self._scan_pos = 0
+        return checked, expired

@@ -1,0 +1,5 @@
+"""Hashes commands with redis-py's signatures."""
+
+
+class HashCommands:
+    __slots__ = ()

@@ -1,0 +1,5 @@
+"""Keys commands with redis-py's signatures."""
+
+
+class KeyCommands:
+    __slots__ = ()

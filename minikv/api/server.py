@@ -1,0 +1,5 @@
+"""Server commands with redis-py's signatures."""
+
+
+class ServerCommands:
+    __slots__ = ()

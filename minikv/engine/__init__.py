@@ -1,0 +1,1 @@
+"""The engine: keyspace, command table, command implementations, expiry."""

@@ -1,0 +1,62 @@
+"""Redis's error replies, word for word, in one place.
+
+The engine raises ``CommandError`` carrying the full reply text (error code
+first, as on the wire); the client turns it into redis-py's exception class
+with ``minikv.exceptions.error_from_reply``. Texts are Redis 7.0's.
+"""
+
+
+class CommandError(Exception):
+    """An error reply. ``text`` is exactly what Redis would send after '-'."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text):
+        Exception.__init__(self, text)
+        self.text = text
+
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+SYNTAX = "ERR syntax error"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+OVERFLOW = "ERR increment or decrement would overflow"
+NAN_OR_INF = "ERR increment would produce NaN or Infinity"
+NO_SUCH_KEY = "ERR no such key"
+DB_INDEX = "ERR DB index is out of range"
+INVALID_DB_INDEX = "ERR invalid DB index"
+SAME_OBJECT = "ERR source and destination objects are the same"
+OFFSET_RANGE = "ERR offset is out of range"
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+EXPIRE_FLAGS = "ERR NX and XX, GT or LT options at the same time are not compatible"
+GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
+COUNT_POSITIVE = "ERR value is out of range, must be positive"
+LFU_NOT_SELECTED = (
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
+    "Please note that when switching between policies at runtime LRU and LFU data "
+    "will take some time to adjust."
+)
+LRU_NOT_SELECTED = (
+    "ERR An LRU maxmemory policy is selected, idle time not tracked. "
+    "Please note that when switching between policies at runtime LRU and LFU data "
+    "will take some time to adjust."
+)
+
+
+def wrong_arity(name):
+    return f"ERR wrong number of arguments for '{name}' command"
+
+
+def unknown_command(name, args):
+    shown = " ".join(f"'{a}'" for a in args)
+    return f"ERR unknown command '{name}', with args beginning with: {shown}" + (" " if args else "")
+
+
+def unknown_subcommand(sub, container):
+    return f"ERR unknown subcommand '{sub}'. Try {container} HELP."
+
+
+def invalid_expire(command):
+    return f"ERR invalid expire time in '{command}' command"

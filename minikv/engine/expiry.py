@@ -1,0 +1,131 @@
+"""Active expiry: Redis's adaptive cycle, on a background thread.
+
+Lazy expiry alone never frees a key nobody reads again, so, like Redis's
+``activeExpireCycle`` (expire.c), a background thread runs HZ times a second:
+for each database it checks ``KEYS_PER_LOOP`` keys with a TTL and deletes the
+expired ones, and repeats while more than ``ACCEPTABLE_STALE_PERCENT`` of the
+checked keys were expired, until the cycle's time budget (``CYCLE_BUDGET_PERCENT``
+of the period) is spent. The store lock is taken per loop, never for a whole
+cycle, so commands interleave with a long cleanup.
+
+The thread starts lazily when a keyspace receives its first TTL, parks
+without a timeout when no keyspace has one, wakes at once when a manual clock
+moves, holds the store only through a weak reference (a collected store ends
+it), stops on ``stop()`` and at interpreter exit, and is restarted in a child
+process after ``os.fork()`` (threads do not survive fork).
+"""
+import atexit
+import os
+import threading
+import time
+import weakref
+
+HZ = 10
+KEYS_PER_LOOP = 20
+ACCEPTABLE_STALE_PERCENT = 10
+CYCLE_BUDGET_PERCENT = 25
+
+_live_expirers = weakref.WeakSet()
+
+
+class ActiveExpirer:
+    __slots__ = ("_store_ref", "_wake", "_thread", "_stopping", "_pid", "__weakref__")
+
+    def __init__(self, store):
+        self._store_ref = weakref.ref(store)
+        self._wake = threading.Event()
+        self._thread = None
+        self._stopping = False
+        self._pid = os.getpid()
+        _live_expirers.add(self)
+
+    @property
+    def running(self):
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def ensure_running(self):
+        """Start the thread if needed and wake it. Cheap when it runs."""
+        if self._thread is None or self._pid != os.getpid():
+            self._start()
+        self._wake.set()
+
+    def wake(self):
+        if self._thread is not None:
+            self._wake.set()
+
+    def _start(self):
+        self._pid = os.getpid()
+        self._stopping = False
+        self._wake = threading.Event()
+        thread = threading.Thread(target=_run, args=(self._store_ref, self._wake, self),
+                                  name="minikv-active-expire", daemon=True)
+        self._thread = thread
+        thread.start()
+
+    def stop(self, timeout=5.0):
+        """Stop the thread and wait for it; it restarts on the next TTL."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        if thread is not threading.current_thread():
+            thread.join(timeout)
+        self._thread = None
+
+    def _after_fork_in_child(self):
+        # The parent's thread does not exist here; start afresh if needed.
+        self._thread = None
+        store = self._store_ref()
+        if store is not None and store.has_ttls():
+            self._start()
+
+
+def _run(store_ref, wake, expirer):
+    period = 1.0 / HZ
+    while not expirer._stopping:
+        store = store_ref()
+        if store is None:
+            return
+        store.active_expire_cycle(period * CYCLE_BUDGET_PERCENT / 100)
+        pending = store.has_ttls()
+        del store
+        # Park without a timeout while there is nothing to expire; a new TTL
+        # or a clock move sets the event. The timed wait is Redis's cron tick,
+        # which also caps the cycle at its share of each period.
+        wake.wait(period if pending else None)
+        wake.clear()
+
+
+def run_cycle(store, budget_seconds):
+    """One adaptive cycle over all databases; True if it ran out of budget.
+
+    Called with the store lock *not* held: it takes it per loop.
+    """
+    deadline = time.perf_counter() + budget_seconds
+    lock = store.lock
+    for ks in store.dbs:
+        while True:
+            with lock:
+                checked, expired = ks.expire_step(store.clock.ms(), KEYS_PER_LOOP)
+            if checked == 0 or expired * 100 <= checked * ACCEPTABLE_STALE_PERCENT:
+                break
+            if time.perf_counter() > deadline:
+                return True
+    return False
+
+
+@atexit.register
+def _stop_all():
+    for expirer in list(_live_expirers):
+        expirer.stop(timeout=1.0)
+
+
+def _reinit_after_fork():
+    for expirer in list(_live_expirers):
+        expirer._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reinit_after_fork)

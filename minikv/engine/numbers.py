@@ -1,0 +1,127 @@
+"""Number parsing and formatting exactly as Redis does it.
+
+- ``parse_int``: Redis's ``string2ll`` — optional '-', digits, no leading
+  zeros, no '+', no spaces, within int64; anything else is "not an integer".
+- ``parse_float``: ``strtod`` as Redis uses it for scores and float
+  arguments — no spaces, "inf"/"-inf" allowed, NaN rejected.
+- ``incr_long_double``: INCRBYFLOAT/HINCRBYFLOAT compute in C ``long
+  double`` (x87 80-bit: a 64-bit significand) and print with ``%.17Lf``,
+  trailing zeros removed. Python floats are doubles, which would answer
+  10.5 + 0.1 as 10.59999999999999964; so the arithmetic is done exactly in
+  rationals and rounded to a 64-bit significand, as the hardware does.
+"""
+import math
+import re
+from fractions import Fraction
+
+INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
+
+_INT_RE = re.compile(rb"-?[1-9][0-9]*|0")
+# What strtold accepts after Redis's "no leading space" check, as a decimal.
+_FLOAT_RE = re.compile(
+    rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)",
+    re.IGNORECASE)
+_HEX_FLOAT_RE = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
+
+
+def parse_int(data):
+    """int64 from bytes, or None if Redis's string2ll would refuse it."""
+    if len(data) > 20 or _INT_RE.fullmatch(data) is None:
+        return None
+    value = int(data)
+    if value < INT64_MIN or value > INT64_MAX:
+        return None
+    return value
+
+
+def parse_float(data):
+    """double from bytes as Redis's strtod-based parsers see it, or None."""
+    if not data or data[:1].isspace() or _FLOAT_RE.fullmatch(data) is None:
+        if _HEX_FLOAT_RE.fullmatch(data or b"") is None:
+            return None
+        return float.fromhex(data.decode())
+    value = float(data)
+    if math.isnan(value):
+        return None
+    return value
+
+
+# -- long double arithmetic --------------------------------------------------
+_LD_MANTISSA_BITS = 64
+_LD_MAX_EXP = 16384  # values at or above 2**16384 overflow to infinity
+_LD_MIN_EXP = -16445  # smallest subnormal is 2**-16445
+
+
+def _exact(data):
+    """Exact rational value of a strtold-acceptable string, or None."""
+    if not data or data[:1].isspace():
+        return None
+    if _HEX_FLOAT_RE.fullmatch(data):
+        return Fraction(*float.fromhex(data.decode()).as_integer_ratio())
+    if _FLOAT_RE.fullmatch(data) is None:
+        return None
+    text = data.decode().lower().lstrip("+")
+    if text.lstrip("-").startswith("inf"):
+        return math.inf if not text.startswith("-") else -math.inf
+    return Fraction(text)
+
+
+def _round_long_double(value):
+    """Round an exact rational to the nearest x87 long double (ties to even)."""
+    if value == 0:
+        return Fraction(0)
+    sign = -1 if value < 0 else 1
+    magnitude = abs(value)
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length()
+    if Fraction(2) ** exponent > magnitude:
+        exponent -= 1
+    # magnitude is in [2**exponent, 2**(exponent+1)); keep 64 significant bits
+    shift = max(exponent - (_LD_MANTISSA_BITS - 1), _LD_MIN_EXP)
+    scaled = magnitude / Fraction(2) ** shift
+    units = scaled.numerator // scaled.denominator
+    remainder = scaled - units
+    if remainder > Fraction(1, 2) or (remainder == Fraction(1, 2) and units % 2 == 1):
+        units += 1
+    result = Fraction(units) * Fraction(2) ** shift
+    if result >= Fraction(2) ** _LD_MAX_EXP:
+        return math.inf if sign > 0 else -math.inf
+    return sign * result
+
+
+def parse_long_double(data):
+    """Exact value of the long double strtold would produce, or None (NaN/junk)."""
+    exact = _exact(data)
+    if exact is None:
+        return None
+    if isinstance(exact, float):  # +-inf
+        return exact
+    return _round_long_double(exact)
+
+
+def format_long_double(value):
+    """``%.17Lf`` with trailing zeros (and a bare '.') removed, "-0" -> "0"."""
+    sign = "-" if value < 0 else ""
+    magnitude = abs(value)
+    scaled = magnitude * 10 ** 17
+    units = scaled.numerator // scaled.denominator
+    remainder = scaled - units
+    if remainder > Fraction(1, 2) or (remainder == Fraction(1, 2) and units % 2 == 1):
+        units += 1
+    digits = str(units).rjust(18, "0")
+    text = f"{digits[:-17]}.{digits[-17:]}".rstrip("0").rstrip(".")
+    if text == "0":
+        return b"0"
+    return (sign + text).encode()
+
+
+def incr_long_double(current, increment):
+    """current + increment in long double, formatted; None if not finite."""
+    if current is None or increment is None:
+        raise ValueError
+    if isinstance(current, float) or isinstance(increment, float):
+        return None  # an infinity: Redis refuses the result
+    total = _round_long_double(current + increment)
+    if isinstance(total, float):
+        return None
+    return format_long_double(total)

@@ -1,0 +1,97 @@
+"""The store: databases, the lock that makes commands atomic, clock, config.
+
+A ``Store`` is what several clients share (``minikv.Redis(store=r.store)``).
+It owns 16 ``Keyspace`` objects (one per logical db), one ``threading.Lock``
+held for the whole of every command, the clock every expiry reads, the
+server configuration CONFIG GET/SET see, and the active-expiry thread.
+
+Fork safety: before ``os.fork()`` every live store's lock is taken, and it is
+released in both parent and child afterwards, so a child never inherits a
+store frozen in the middle of another thread's command.
+"""
+import os
+import threading
+import time
+import weakref
+
+from minikv.backend import Keyspace
+from minikv.clock import SystemClock
+from minikv.engine import expiry
+from minikv.engine.config import Config
+
+DATABASES = 16
+
+_live_stores = weakref.WeakSet()
+
+
+class Store:
+    """Shared state behind one or more clients. Thread-safe via ``lock``."""
+
+    def __init__(self, clock=None, databases=DATABASES):
+        self.clock = SystemClock() if clock is None else clock
+        self.lock = threading.Lock()
+        self.config = Config()
+        self.expirer = expiry.ActiveExpirer(self)
+        self.dbs = [Keyspace(self.clock.ms, self.expirer.ensure_running, self._count_expired)
+                    for _ in range(databases)]
+        self.started = time.monotonic()
+        self.run_id = os.urandom(20).hex()
+        self.stats = {"total_commands_processed": 0, "expired_keys": 0,
+                      "total_connections_received": 0}
+        self._cycle_done = threading.Condition(threading.Lock())
+        self.expire_cycles = 0
+        self.clock.subscribe(self)
+        _live_stores.add(self)
+
+    # -- expiry --------------------------------------------------------
+    def _count_expired(self, keyspace, key):
+        self.stats["expired_keys"] += 1
+
+    def has_ttls(self):
+        return any(ks.expires for ks in self.dbs)
+
+    def clock_moved(self):
+        """A manual clock moved: let the active cycle look at once."""
+        if self.has_ttls():
+            self.expirer.ensure_running()
+
+    def active_expire_cycle(self, budget_seconds=0.025):
+        """Run one adaptive expiry cycle now (the thread calls this too)."""
+        expiry.run_cycle(self, budget_seconds)
+        with self._cycle_done:
+            self.expire_cycles += 1
+            self._cycle_done.notify_all()
+
+    def wait_for_expire_cycle(self, after, timeout=5.0):
+        """Block until more than ``after`` cycles have run; for tests."""
+        with self._cycle_done:
+            return self._cycle_done.wait_for(lambda: self.expire_cycles > after, timeout)
+
+    def close(self):
+        """Stop the background thread; it restarts if a TTL is set later."""
+        self.expirer.stop()
+
+    # -- keyspace-wide operations --------------------------------------
+    def flushall(self):
+        for ks in self.dbs:
+            ks.clear()
+
+
+def _lock_all_stores():
+    global _locked_at_fork
+    _locked_at_fork = sorted(_live_stores, key=id)
+    for store in _locked_at_fork:
+        store.lock.acquire()
+
+
+def _unlock_all_stores():
+    global _locked_at_fork
+    for store in _locked_at_fork:
+        store.lock.release()
+    _locked_at_fork = []
+
+
+_locked_at_fork = []
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_lock_all_stores, after_in_parent=_unlock_all_stores,
+                        after_in_child=_unlock_all_stores)
