@@ -42,6 +42,14 @@ class Keyspace:
     def __len__(self):
         return len(self.data)
 
+    def _check(self):
+        """Assert the invariants: every key with a TTL exists; TTLs are ints."""
+        data = self.data
+        for key, when in self.expires.items():
+            assert key in data, key
+            assert when.__class__ is int, when
+        assert 0 <= self._scan_pos <= len(self._scan_keys)
+
     # -- reads ---------------------------------------------------------
     def lookup(self, key):
         """The live value at ``key`` or None. O(1)."""

@@ -18,6 +18,7 @@ from minikv.backend import Keyspace
 from minikv.clock import SystemClock
 from minikv.engine import expiry
 from minikv.engine.config import Config
+from minikv.engine.scan import ScanCursors
 
 DATABASES = 16
 
@@ -31,6 +32,7 @@ class Store:
         self.clock = SystemClock() if clock is None else clock
         self.lock = threading.Lock()
         self.config = Config()
+        self.scans = ScanCursors()
         self.expirer = expiry.ActiveExpirer(self)
         self.dbs = [Keyspace(self.clock.ms, self.expirer.ensure_running, self._count_expired)
                     for _ in range(databases)]
