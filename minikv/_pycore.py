@@ -21,10 +21,13 @@ class Keyspace:
 
     ``clock_ms`` is a zero-argument callable returning integer milliseconds;
     it is read only when a key with a TTL is touched. ``on_first_ttl`` is
-    called when the keyspace goes from no TTLs to one (starts active expiry).
+    called when a TTL is set while ``ttl_armed`` is False (initially, and
+    after the expiry thread disarmed the keyspace to park or stop): that is
+    how the active-expiry thread is started or woken, and it costs the hot
+    path one attribute test.
     """
 
-    __slots__ = ("data", "expires", "clock_ms", "on_first_ttl", "on_expired",
+    __slots__ = ("data", "expires", "clock_ms", "on_first_ttl", "on_expired", "ttl_armed",
                  "hits", "misses", "expired", "_scan_keys", "_scan_pos")
 
     def __init__(self, clock_ms, on_first_ttl=None, on_expired=None):
@@ -33,6 +36,7 @@ class Keyspace:
         self.clock_ms = clock_ms
         self.on_first_ttl = on_first_ttl
         self.on_expired = on_expired
+        self.ttl_armed = False
         self.hits = 0
         self.misses = 0
         self.expired = 0
@@ -97,12 +101,11 @@ class Keyspace:
         self.set_expiry(key, when)
 
     def set_expiry(self, key, when):
-        expires = self.expires
-        if not expires and self.on_first_ttl is not None:
-            expires[key] = when
-            self.on_first_ttl()
-        else:
-            expires[key] = when
+        self.expires[key] = when
+        if not self.ttl_armed:
+            self.ttl_armed = True
+            if self.on_first_ttl is not None:
+                self.on_first_ttl()
 
     def persist(self, key):
         """Drop the TTL of ``key``; True if it had one."""
@@ -134,8 +137,10 @@ class Keyspace:
         self._scan_keys = other._scan_keys = []
         self._scan_pos = other._scan_pos = 0
         for ks in (self, other):
-            if ks.expires and ks.on_first_ttl is not None:
-                ks.on_first_ttl()
+            if ks.expires and not ks.ttl_armed:
+                ks.ttl_armed = True
+                if ks.on_first_ttl is not None:
+                    ks.on_first_ttl()
 
     # -- expiry --------------------------------------------------------
     def _expire(self, key):

@@ -27,7 +27,7 @@ def as_float(reply, **options):
 def set_result(reply, **options):
     if options.get("get"):
         return reply
-    return reply is not None and _to_str(reply) == "OK"
+    return reply and _to_str(reply) == "OK"
 
 
 def pairs_to_dict(reply, **options):

@@ -1,6 +1,7 @@
 """String commands with redis-py's signatures."""
 from minikv.api.expiry_args import expire_flags, list_or_args, milliseconds, seconds
 from minikv.engine.errors import CommandError
+from minikv.engine.numbers import INT64_MAX, INT64_MIN
 from minikv.engine.strings import get_string, incr_by
 from minikv.exceptions import DataError, error_from_reply
 
@@ -68,7 +69,7 @@ class StringCommands:
     def incrby(self, name, amount=1):
         encode = self._encode
         key = name if name.__class__ is bytes else encode(name)
-        if amount.__class__ is not int:
+        if amount.__class__ is not int or not INT64_MIN <= amount <= INT64_MAX:
             return self.execute_command("INCRBY", name, amount)
         try:
             with self._lock:

@@ -78,8 +78,11 @@ class ActiveExpirer:
         # The parent's thread does not exist here; start afresh if needed.
         self._thread = None
         store = self._store_ref()
-        if store is not None and store.has_ttls():
-            self._start()
+        if store is not None:
+            for ks in store.dbs:
+                ks.ttl_armed = False
+            if store.has_ttls():
+                self._start()
 
 
 def _run(store_ref, wake, expirer):
@@ -89,12 +92,12 @@ def _run(store_ref, wake, expirer):
         if store is None:
             return
         store.active_expire_cycle(period * CYCLE_BUDGET_PERCENT / 100)
-        pending = store.has_ttls()
+        idle = store.disarm_if_idle()
         del store
-        # Park without a timeout while there is nothing to expire; a new TTL
-        # or a clock move sets the event. The timed wait is Redis's cron tick,
-        # which also caps the cycle at its share of each period.
-        wake.wait(period if pending else None)
+        # Park without a timeout while there is nothing to expire: the next
+        # TTL finds its keyspace disarmed and sets the event. The timed wait
+        # is Redis's cron tick, which also caps each cycle at its share.
+        wake.wait(None if idle else period)
         wake.clear()
 
 

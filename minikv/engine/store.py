@@ -34,28 +34,38 @@ class Store:
         self.config = Config()
         self.scans = ScanCursors()
         self.expirer = expiry.ActiveExpirer(self)
-        self.dbs = [Keyspace(self.clock.ms, self.expirer.ensure_running, self._count_expired)
+        self.stats = Stats(expired_keys=0)
+        # Keyspaces must not reference the store (no cycle: a dropped store
+        # is freed at once, and its expiry thread ends).
+        self.dbs = [Keyspace(self.clock.ms, self.expirer.ensure_running, self.stats.count_expired)
                     for _ in range(databases)]
         self.started = time.monotonic()
         self.run_id = os.urandom(20).hex()
-        self.stats = {"total_commands_processed": 0, "expired_keys": 0,
-                      "total_connections_received": 0}
         self._cycle_done = threading.Condition(threading.Lock())
         self.expire_cycles = 0
         self.clock.subscribe(self)
         _live_stores.add(self)
 
     # -- expiry --------------------------------------------------------
-    def _count_expired(self, keyspace, key):
-        self.stats["expired_keys"] += 1
-
     def has_ttls(self):
         return any(ks.expires for ks in self.dbs)
 
+    def disarm_if_idle(self):
+        """With no TTL anywhere, disarm so the next TTL wakes the thread.
+
+        Checked and disarmed under the lock: a TTL set afterwards finds the
+        keyspace disarmed and sets the wake event, so no wake-up is lost.
+        """
+        with self.lock:
+            if self.has_ttls():
+                return False
+            for ks in self.dbs:
+                ks.ttl_armed = False
+            return True
+
     def clock_moved(self):
-        """A manual clock moved: let the active cycle look at once."""
-        if self.has_ttls():
-            self.expirer.ensure_running()
+        """A manual clock moved: let a running active cycle look at once."""
+        self.expirer.wake()
 
     def active_expire_cycle(self, budget_seconds=0.025):
         """Run one adaptive expiry cycle now (the thread calls this too)."""
@@ -70,13 +80,25 @@ class Store:
             return self._cycle_done.wait_for(lambda: self.expire_cycles > after, timeout)
 
     def close(self):
-        """Stop the background thread; it restarts if a TTL is set later."""
+        """Stop the background thread; the next TTL set restarts it."""
         self.expirer.stop()
+        with self.lock:
+            for ks in self.dbs:
+                ks.ttl_armed = False
 
     # -- keyspace-wide operations --------------------------------------
     def flushall(self):
         for ks in self.dbs:
             ks.clear()
+
+
+class Stats(dict):
+    """Server counters INFO reports; the keyspaces count expiries into it."""
+
+    __slots__ = ()
+
+    def count_expired(self, keyspace, key):
+        self["expired_keys"] += 1
 
 
 def _lock_all_stores():
