@@ -12,9 +12,13 @@ except ImportError:  # redis-py is optional
 
 
 def _bases(name, *own):
-    """The redis-py class to inherit from, or our own bases without it."""
+    """redis-py's namesake (when importable) first, then our own parents.
+
+    Both matter: ``except redis.exceptions.X`` and ``except minikv.exceptions.
+    RedisError`` must each catch every minikv error.
+    """
     if _redis_exceptions is not None and hasattr(_redis_exceptions, name):
-        return (getattr(_redis_exceptions, name),)
+        return (getattr(_redis_exceptions, name),) + own
     return own
 
 

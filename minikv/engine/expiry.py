@@ -1,7 +1,8 @@
 """Active expiry: Redis's adaptive cycle, on a background thread.
 
 Lazy expiry alone never frees a key nobody reads again, so, like Redis's
-``activeExpireCycle`` (expire.c), a background thread runs HZ times a second:
+``activeExpireCycle`` (expire.c), a background thread runs ``hz`` (CONFIG)
+times a second:
 for each database it checks ``KEYS_PER_LOOP`` keys with a TTL and deletes the
 expired ones, and repeats while more than ``ACCEPTABLE_STALE_PERCENT`` of the
 checked keys were expired, until the cycle's time budget (``CYCLE_BUDGET_PERCENT``
@@ -20,7 +21,6 @@ import threading
 import time
 import weakref
 
-HZ = 10
 KEYS_PER_LOOP = 20
 ACCEPTABLE_STALE_PERCENT = 10
 CYCLE_BUDGET_PERCENT = 25
@@ -86,11 +86,11 @@ class ActiveExpirer:
 
 
 def _run(store_ref, wake, expirer):
-    period = 1.0 / HZ
     while not expirer._stopping:
         store = store_ref()
         if store is None:
             return
+        period = 1.0 / store.config["hz"]
         store.active_expire_cycle(period * CYCLE_BUDGET_PERCENT / 100)
         idle = store.disarm_if_idle()
         del store
