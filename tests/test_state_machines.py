@@ -60,7 +60,10 @@ class DifferentialMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.mini = minikv.Redis()
-        self.real = redis.Redis(port=self.port)
+        # RESP2 on the wire: raw execute_command replies then have the shapes
+        # minikv models (redis-py 8 defaults to RESP3, where a few raw replies
+        # without a legacy converter come back as maps or nested pairs).
+        self.real = redis.Redis(port=self.port, protocol=2)
         self.real.flushall()
 
     def teardown(self):
@@ -165,10 +168,6 @@ class DifferentialMachine(RuleBasedStateMachine):
     def multi_key(self, keys, command):
         self.same(command, *keys)
 
-    @rule()
-    def dbsize(self):
-        self.same("DBSIZE")
-
     # -- hashes --------------------------------------------------------
     @rule(key=KEYS, pairs=st.lists(st.tuples(FIELDS, VALUES), min_size=1, max_size=3),
           command=st.sampled_from(["HSET", "HMSET"]))
@@ -194,8 +193,10 @@ class DifferentialMachine(RuleBasedStateMachine):
         self.same("HMGET", key, *fields)
 
     @invariant()
-    def same_size(self):
-        assert self.mini.execute_command("DBSIZE") == self.real.execute_command("DBSIZE")
+    def same_live_keys(self):
+        # Not DBSIZE: it counts keys that are past their time but not yet
+        # reclaimed, which depends on when each server's active cycle ran.
+        assert sorted(self.mini.keys("*")) == sorted(self.real.keys("*"))
 
 
 def test_differential_state_machine(redis_port):

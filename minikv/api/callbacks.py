@@ -58,20 +58,21 @@ def config_get_result(reply, **options):
 
 
 def _info_value(value):
-    if "," not in value or "=" not in value:
+    """A scalar (int, float or str), a list for "a,b", a dict for "k=v,flag"."""
+    if "=" not in value:
+        if "," in value:
+            return [_info_value(item) for item in value.split(",") if item]
         try:
-            if "." in value:
-                return float(value)
-            return int(value)
+            return float(value) if "." in value else int(value)
         except ValueError:
             return value
     sub = {}
     for item in value.split(","):
-        if not item:
-            continue
         if "=" in item:
             k, v = item.rsplit("=", 1)
             sub[k] = _info_value(v)
+        elif item:
+            sub[item] = True
     return sub
 
 

@@ -58,7 +58,7 @@ def list_or_args(keys, args):
     """redis-py's rule: a first argument that is a list/tuple holds the keys."""
     try:
         iter(keys)
-        if isinstance(keys, (bytes, str)):
+        if isinstance(keys, (bytes, str, bytearray, memoryview)):
             keys = [keys]
         else:
             keys = list(keys)

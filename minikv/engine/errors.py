@@ -25,21 +25,28 @@ NAN_OR_INF = "ERR increment would produce NaN or Infinity"
 NO_SUCH_KEY = "ERR no such key"
 DB_INDEX = "ERR DB index is out of range"
 INVALID_DB_INDEX = "ERR invalid DB index"
+INVALID_FIRST_DB_INDEX = "ERR invalid first DB index"
+INVALID_SECOND_DB_INDEX = "ERR invalid second DB index"
 SAME_OBJECT = "ERR source and destination objects are the same"
 OFFSET_RANGE = "ERR offset is out of range"
 STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
 HASH_NOT_INTEGER = "ERR hash value is not an integer"
 HASH_NOT_FLOAT = "ERR hash value is not a float"
+HASH_INCREMENT_NAN_OR_INF = "ERR value is NaN or Infinity"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+LONG_RANGE = ("ERR value is out of range, value must between -9223372036854775807 and "
+              "9223372036854775807")
 EXPIRE_FLAGS = "ERR NX and XX, GT or LT options at the same time are not compatible"
 GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
 COUNT_POSITIVE = "ERR value is out of range, must be positive"
+INT_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
 LFU_NOT_SELECTED = (
     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
     "Please note that when switching between policies at runtime LRU and LFU data "
     "will take some time to adjust."
 )
 LRU_NOT_SELECTED = (
-    "ERR An LRU maxmemory policy is selected, idle time not tracked. "
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. "
     "Please note that when switching between policies at runtime LRU and LFU data "
     "will take some time to adjust."
 )
@@ -60,3 +67,7 @@ def unknown_subcommand(sub, container):
 
 def invalid_expire(command):
     return f"ERR invalid expire time in '{command}' command"
+
+
+def unsupported_option(option):
+    return f"ERR Unsupported option {option}"

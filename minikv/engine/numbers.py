@@ -51,24 +51,68 @@ def parse_float(data):
 _LD_MANTISSA_BITS = 64
 _LD_MAX_EXP = 16384  # values at or above 2**16384 overflow to infinity
 _LD_MIN_EXP = -16445  # smallest subnormal is 2**-16445
+# Decimal exponents beyond these bounds are certain overflow / underflow, so
+# huge exponents ("1e999999999") are classified without building the number.
+_DEC_OVERFLOW = 4933
+_DEC_UNDERFLOW = -4952
+_MAX_LONG_DOUBLE_CHARS = 5 * 1024  # Redis refuses longer inputs
+_DIGIT_CHUNK = 2000  # below Python's int/str conversion limit (4300 digits)
+_DECIMAL_RE = re.compile(r"([0-9]*)(?:\.([0-9]*))?(?:e([+-]?[0-9]+))?")
+
+
+def _digits_to_int(digits):
+    """int(digits) for any length, without tripping the 4300-digit limit."""
+    if len(digits) <= _DIGIT_CHUNK:
+        return int(digits or "0")
+    split = len(digits) - _DIGIT_CHUNK
+    return _digits_to_int(digits[:split]) * 10 ** _DIGIT_CHUNK + int(digits[split:])
+
+
+def _int_to_digits(value):
+    """str(value) for any size, without tripping the 4300-digit limit."""
+    if value < 10 ** _DIGIT_CHUNK:
+        return str(value)
+    high, low = divmod(value, 10 ** _DIGIT_CHUNK)
+    return _int_to_digits(high) + str(low).zfill(_DIGIT_CHUNK)
+
+
+class _OutOfRange(Exception):
+    """strtold would set ERANGE with an infinite or zero result."""
 
 
 def _exact(data):
-    """Exact rational value of a strtold-acceptable string, or None."""
-    if not data or data[:1].isspace():
+    """Exact value of a strtold-acceptable string: Fraction, +-inf, or None."""
+    if not data or data[:1].isspace() or len(data) >= _MAX_LONG_DOUBLE_CHARS:
         return None
     if _HEX_FLOAT_RE.fullmatch(data):
         return Fraction(*float.fromhex(data.decode()).as_integer_ratio())
     if _FLOAT_RE.fullmatch(data) is None:
         return None
-    text = data.decode().lower().lstrip("+")
-    if text.lstrip("-").startswith("inf"):
-        return math.inf if not text.startswith("-") else -math.inf
-    return Fraction(text)
+    text = data.decode().lower()
+    negative = text.startswith("-")
+    text = text.lstrip("+-")
+    if text.startswith("inf"):
+        return -math.inf if negative else math.inf
+    whole, fraction, exponent = _DECIMAL_RE.fullmatch(text).groups()
+    fraction = fraction or ""
+    mantissa = (whole + fraction).lstrip("0")
+    if not mantissa:
+        return Fraction(0)
+    power = int(exponent or 0) - len(fraction)
+    magnitude = power + len(mantissa)  # the value is below 10**magnitude
+    if magnitude > _DEC_OVERFLOW:
+        raise _OutOfRange
+    if magnitude < _DEC_UNDERFLOW:
+        raise _OutOfRange
+    value = Fraction(_digits_to_int(mantissa)) * Fraction(10) ** power
+    return -value if negative else value
 
 
 def _round_long_double(value):
-    """Round an exact rational to the nearest x87 long double (ties to even)."""
+    """Round an exact rational to the nearest x87 long double (ties to even).
+
+    Returns a Fraction, or +-inf when the magnitude overflows.
+    """
     if value == 0:
         return Fraction(0)
     sign = -1 if value < 0 else 1
@@ -90,25 +134,33 @@ def _round_long_double(value):
 
 
 def parse_long_double(data):
-    """Exact value of the long double strtold would produce, or None (NaN/junk)."""
-    exact = _exact(data)
-    if exact is None:
+    """The long double Redis's string2ld reads, as an exact value, or None.
+
+    None for junk, NaN, over-long input, and values strtold reports as out
+    of range with an infinite or zero result (Redis rejects those); a
+    literal "inf" is accepted.
+    """
+    try:
+        exact = _exact(data)
+    except _OutOfRange:
         return None
-    if isinstance(exact, float):  # +-inf
+    if exact is None or isinstance(exact, float):
         return exact
-    return _round_long_double(exact)
+    rounded = _round_long_double(exact)
+    if isinstance(rounded, float) or (rounded == 0 and exact != 0):
+        return None
+    return rounded
 
 
 def format_long_double(value):
     """``%.17Lf`` with trailing zeros (and a bare '.') removed, "-0" -> "0"."""
     sign = "-" if value < 0 else ""
-    magnitude = abs(value)
-    scaled = magnitude * 10 ** 17
+    scaled = abs(value) * 10 ** 17
     units = scaled.numerator // scaled.denominator
     remainder = scaled - units
     if remainder > Fraction(1, 2) or (remainder == Fraction(1, 2) and units % 2 == 1):
         units += 1
-    digits = str(units).rjust(18, "0")
+    digits = _int_to_digits(units).rjust(18, "0")
     text = f"{digits[:-17]}.{digits[-17:]}".rstrip("0").rstrip(".")
     if text == "0":
         return b"0"
@@ -117,8 +169,6 @@ def format_long_double(value):
 
 def incr_long_double(current, increment):
     """current + increment in long double, formatted; None if not finite."""
-    if current is None or increment is None:
-        raise ValueError
     if isinstance(current, float) or isinstance(increment, float):
         return None  # an infinity: Redis refuses the result
     total = _round_long_double(current + increment)

@@ -64,37 +64,50 @@ _EXPIRE_OPTIONS = {b"EX": (True, False), b"PX": (False, False),
                    b"EXAT": (True, True), b"PXAT": (False, True)}
 
 
-def _parse_set_options(args, command_name, allow_get):
-    """SET-style options -> (nx, xx, get, keepttl, expiry (unit, absolute, raw))."""
-    nx = xx = get = keepttl = False
+def _parse_extended(args, for_set):
+    """SET/GETEX options, accepted exactly when Redis's parser accepts them.
+
+    Returns (flags, expire) where flags is a set of option words and expire
+    is None or (seconds, absolute, raw value). Repeating an option is fine
+    (the last expire value wins); mixing conflicting ones is a syntax error.
+    NX/XX/GET/KEEPTTL belong to SET, PERSIST to GETEX.
+    """
+    flags = set()
     expire = None
-    i = 0
-    n = len(args)
+    i, n = 0, len(args)
     while i < n:
         word = keyword(args[i])
-        if word == b"NX" and not xx:
-            nx = True
-        elif word == b"XX" and not nx:
-            xx = True
-        elif word == b"GET" and allow_get:
-            get = True
-        elif word == b"KEEPTTL" and expire is None:
-            keepttl = True
-        elif word in _EXPIRE_OPTIONS and expire is None and not keepttl and i + 1 < n:
-            seconds, absolute = _EXPIRE_OPTIONS[word]
-            expire = (seconds, absolute, args[i + 1])
+        has_next = i + 1 < n
+        if word == b"NX" and for_set and b"XX" not in flags:
+            flags.add(word)
+        elif word == b"XX" and for_set and b"NX" not in flags:
+            flags.add(word)
+        elif word == b"GET" and for_set:
+            flags.add(word)
+        elif word == b"KEEPTTL" and for_set and expire is None:
+            flags.add(word)
+        elif word == b"PERSIST" and not for_set and expire is None:
+            flags.add(word)
+        elif (word in _EXPIRE_OPTIONS and has_next and b"KEEPTTL" not in flags
+              and b"PERSIST" not in flags and (expire is None or expire[0] == word)):
+            expire = (word, args[i + 1])
             i += 1
         else:
             raise CommandError(SYNTAX)
         i += 1
-    return nx, xx, get, keepttl, expire
+    if expire is not None:
+        word, raw = expire
+        expire = _EXPIRE_OPTIONS[word] + (raw,)
+    return flags, expire
 
 
 # SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
 @command("set", -3, "write denyoom")
 def cmd_set(client, args):
     key, value = args[0], args[1]
-    nx, xx, get, keepttl, expire = _parse_set_options(args[2:], "set", True)
+    flags, expire = _parse_extended(args[2:], True)
+    nx, xx, get, keepttl = (b"NX" in flags, b"XX" in flags, b"GET" in flags,
+                            b"KEEPTTL" in flags)
     store = client.store
     when = None
     if expire is not None:
@@ -147,29 +160,17 @@ def cmd_getset(client, args):
 @command("getex", -2, "write fast")
 def cmd_getex(client, args):
     key = args[0]
-    persist = False
-    expire = None
-    i = 1
-    while i < len(args):
-        word = keyword(args[i])
-        if word == b"PERSIST" and expire is None and not persist:
-            persist = True
-        elif word in _EXPIRE_OPTIONS and expire is None and not persist and i + 1 < len(args):
-            expire = _EXPIRE_OPTIONS[word] + (args[i + 1],)
-            i += 1
-        else:
-            raise CommandError(SYNTAX)
-        i += 1
-    store = client.store
-    now = store.clock.ms()
+    flags, expire = _parse_extended(args[1:], False)
+    persist = b"PERSIST" in flags
+    ks = client.ks
+    value = get_string(ks, key)
+    if value is None:
+        return None  # Redis answers nil before it looks at the expire value
+    now = client.store.clock.ms()
     when = None
     if expire is not None:
         seconds, absolute, raw = expire
         when = expire_ms(raw, seconds, absolute, now, "getex")
-    ks = client.ks
-    value = get_string(ks, key)
-    if value is None:
-        return None
     if when is not None:
         if when <= now:
             ks.delete(key)
