@@ -1,0 +1,410 @@
+"""Per-command latency of minikv next to its alternatives, in one run.
+
+    python benchmarks/compare.py [--quick] [--json PATH]
+
+Every operation is timed, on this machine and in this one run, against:
+
+- ``floor``: the least any thread-safe in-process store can cost — a plain
+  dict (plus an expiry dict where the operation needs one) behind a
+  ``threading.Lock``, with the operation written inline (``with lock:
+  d.get(k)``). No method call, no argument encoding.
+- ``minikv[<backend>]``: ``minikv.Redis()`` with whichever backend loads here
+  (``minikv.BACKEND``).
+- ``minikv[pure]``: the same with ``MINIKV_PURE=1``. The variable is read at
+  import, so this column is measured by a subprocess of this script; it is
+  left out when the backend above already is the pure one.
+- ``fakeredis``: ``fakeredis.FakeRedis()``.
+- ``redis-py``: ``redis.Redis`` on a private ``redis-server`` this script
+  starts on a free port without persistence (as ``tests/conftest.py`` does)
+  and kills at the end. Without a redis-server on PATH the column is left
+  out and the run says so.
+
+Method: each cell is a ``timeit.Timer`` on ``time.perf_counter_ns`` (the
+statement is compiled inline into the timing loop, and the garbage
+collector is off while it runs). The iteration count is calibrated so that
+one repeat takes ``cell-seconds / repeats``; after a warm-up run the best of
+``repeats`` runs is reported, in microseconds per operation. The loop's own
+cost (~20 ns) is included in every column alike.
+
+Each client gets the same state before timing: a string key to read, a hash
+to read and a key with a TTL — so minikv's reads run with a non-empty expiry
+dict, as in any application that uses TTLs. Every operation writes its own
+key, so the operations don't disturb each other. Keys and values are ``str``,
+as application code passes them.
+
+An operation a client does not implement yet is shown as ``n/a`` with the
+reason below the table. The last line checks the performance target:
+pure-Python GET and SET at least 20x faster than fakeredis and at least 20x
+faster than redis-py against a local redis-server.
+"""
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import timeit
+from pathlib import Path
+
+# Benchmark the working tree this script lives in, not an installed copy.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+TARGET_RATIO = 20
+TARGET_OPS = ("GET (hit)", "SET")
+
+# Names the timed statements use; the same objects for every implementation.
+STATE = {
+    "K_GET": "user:1000:name",
+    "K_SET": "user:1001:name",
+    "K_SETEX": "session:1002",
+    "K_COUNTER": "counter:page_views",
+    "K_TTL": "session:1003",
+    "H_SET": "user:1004",
+    "H_GET": "user:1005",
+    "F": "email",
+    "MISSING": "no:such:key",
+    "V": "alice@example.org",
+}
+
+# (operation, statement on a redis-py-style client ``c``, floor statement).
+# The floor keeps strings in ``d`` and absolute expiry milliseconds in ``e``.
+OPERATIONS = [
+    ("GET (hit)", "c.get(K_GET)",
+     "with lock: d.get(K_GET)"),
+    ("GET (miss)", "c.get(MISSING)",
+     "with lock: d.get(MISSING)"),
+    ("SET", "c.set(K_SET, V)",
+     "with lock: d[K_SET] = V"),
+    ("SET EX 60", "c.set(K_SETEX, V, ex=60)",
+     "with lock: d[K_SETEX] = V; e[K_SETEX] = time_ns() // 1000000 + 60000"),
+    ("INCR", "c.incr(K_COUNTER)",
+     "with lock: d[K_COUNTER] = d.get(K_COUNTER, 0) + 1"),
+    ("HSET", "c.hset(H_SET, F, V)",
+     "with lock: d.setdefault(H_SET, {})[F] = V"),
+    ("HGET", "c.hget(H_GET, F)",
+     "with lock: d[H_GET].get(F)"),
+    ("EXISTS", "c.exists(K_GET)",
+     "with lock: K_GET in d"),
+    ("EXPIRE+TTL", "c.expire(K_TTL, 60); c.ttl(K_TTL)",
+     "with lock: e[K_TTL] = time_ns() // 1000000 + 60000\n"
+     "with lock: (e[K_TTL] - time_ns() // 1000000 + 999) // 1000"),
+]
+
+
+# -- timing -----------------------------------------------------------------
+def time_statement(statement, namespace, repeat_ns, repeats):
+    """Best µs/op of ``repeats`` runs of ``statement``, each ~``repeat_ns`` long."""
+    timer = timeit.Timer(statement, globals=namespace, timer=time.perf_counter_ns)
+    iterations = 1
+    while True:  # calibrate on growing runs; they double as warm-up
+        elapsed = timer.timeit(iterations)
+        if elapsed >= repeat_ns // 10:
+            break
+        iterations *= 10 if elapsed < repeat_ns // 100 else 2
+    iterations = max(1, iterations * repeat_ns // max(elapsed, 1))
+    timer.timeit(iterations)  # warm-up at full length
+    best = min(timer.timeit(iterations) for _ in range(repeats))
+    return best / iterations / 1000
+
+
+def prepare_client(client):
+    """Give a client the shared starting state; returns ops it cannot run."""
+    client.set(STATE["K_GET"], STATE["V"])
+    client.set(STATE["K_TTL"], STATE["V"], ex=3600)
+    unavailable = {}
+    try:
+        client.hset(STATE["H_GET"], STATE["F"], STATE["V"])
+    except Exception as exc:  # hashes not implemented (yet): no HGET to time
+        unavailable["HGET"] = f"{type(exc).__name__}: {exc}"
+    return unavailable
+
+
+def measure_client(client, settings):
+    """µs/op per operation for a redis-py-style client (None if unsupported)."""
+    unavailable = prepare_client(client)
+    namespace = dict(STATE, c=client)
+    results, notes = {}, {}
+    for name, statement, _ in OPERATIONS:
+        if name in unavailable:
+            results[name], notes[name] = None, unavailable[name]
+            continue
+        try:
+            exec(statement, dict(namespace))
+        except Exception as exc:  # method or command not implemented (yet)
+            results[name], notes[name] = None, f"{type(exc).__name__}: {exc}"
+            continue
+        results[name] = time_statement(statement, namespace, *settings)
+    return results, notes
+
+
+def measure_floor(settings):
+    """µs/op for the dict + Lock floor."""
+    namespace = dict(STATE, lock=threading.Lock(), time_ns=time.time_ns)
+    namespace["d"] = {STATE["K_GET"]: STATE["V"], STATE["K_TTL"]: STATE["V"],
+                      STATE["H_GET"]: {STATE["F"]: STATE["V"]}}
+    namespace["e"] = {STATE["K_TTL"]: time.time_ns() // 1000000 + 3600000}
+    return {name: time_statement(floor, namespace, *settings)
+            for name, _, floor in OPERATIONS}, {}
+
+
+# -- implementations ----------------------------------------------------------
+def measure_minikv(settings):
+    import minikv
+
+    client = minikv.Redis()
+    try:
+        results, notes = measure_client(client, settings)
+    finally:
+        client.close()
+    return minikv.BACKEND, results, notes
+
+
+def measure_pure_in_subprocess(args):
+    """Run this script as a MINIKV_PURE=1 worker; returns its JSON answer."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker",
+               "--repeats", str(args.repeats), "--cell-seconds", str(args.cell_seconds)]
+    env = dict(os.environ, MINIKV_PURE="1")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"MINIKV_PURE=1 worker failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def measure_fakeredis(settings):
+    import fakeredis
+
+    client = fakeredis.FakeRedis()
+    client.flushall()
+    try:
+        return measure_client(client, settings)
+    finally:
+        client.close()
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis_server(binary):
+    """A private redis-server without persistence: (process, port)."""
+    import redis
+
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                probe.ping()
+                return process, port
+            except redis.exceptions.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    stop_process(process)
+                    raise RuntimeError("private redis-server did not start") from None
+                time.sleep(0.05)
+    finally:
+        probe.close()
+
+
+def stop_process(process):
+    process.terminate()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def measure_redis_py(settings, binary):
+    import redis
+
+    process, port = start_redis_server(binary)
+    try:
+        client = redis.Redis(port=port)
+        client.flushall()
+        try:
+            return measure_client(client, settings)
+        finally:
+            client.close()
+    finally:
+        stop_process(process)
+
+
+# -- report -------------------------------------------------------------------
+def ratio(numerator, denominator):
+    if numerator is None or denominator is None:
+        return None
+    return numerator / denominator
+
+
+def format_us(value):
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def format_ratio(value):
+    return "n/a" if value is None else f"{value:.1f}x"
+
+
+def print_table(title, columns, rows):
+    widths = [max(len(title), *(len(row[0]) for row in rows))]
+    widths += [max(len(column), *(len(row[i + 1]) for row in rows))
+               for i, column in enumerate(columns)]
+    print("  ".join([title.ljust(widths[0])] +
+                    [column.rjust(width) for column, width in zip(columns, widths[1:])]))
+    for row in rows:
+        print("  ".join([row[0].ljust(widths[0])] +
+                        [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]))
+
+
+def ratio_table(results, minikv_columns):
+    """Ratios for every minikv column: competitor/minikv and minikv/floor."""
+    ratios = {}
+    for column in minikv_columns:
+        for other in ("fakeredis", "redis-py"):
+            if other in results:
+                ratios[f"{other}/{column}"] = {
+                    op: ratio(results[other][op], results[column][op]) for op, _, _ in OPERATIONS}
+        ratios[f"{column}/floor"] = {
+            op: ratio(results[column][op], results["floor"][op]) for op, _, _ in OPERATIONS}
+    return ratios
+
+
+def verdict(results):
+    """The issue's target, judged on the pure backend's GET (hit) and SET."""
+    pure = results.get("minikv[pure]")
+    if pure is None:
+        return False, "no pure-Python minikv measurement"
+    parts, met = [], True
+    for competitor in ("fakeredis", "redis-py"):
+        if competitor not in results:
+            met = False
+            parts.append(f"{competitor}: not measured")
+            continue
+        for op in TARGET_OPS:
+            speedup = ratio(results[competitor][op], pure[op])
+            if speedup is None:
+                met = False
+                parts.append(f"{op} vs {competitor}: n/a")
+                continue
+            met = met and speedup >= TARGET_RATIO
+            parts.append(f"{op} vs {competitor} {speedup:.1f}x")
+    return met, "; ".join(parts)
+
+
+def machine_info():
+    import redis
+
+    info = {"python": platform.python_version(), "implementation": platform.python_implementation(),
+            "platform": platform.platform(), "cpus": os.cpu_count(), "redis-py": redis.__version__}
+    try:
+        import fakeredis
+        info["fakeredis"] = fakeredis.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="3 repeats of ~0.1 s per cell instead of 5 of ~0.2 s")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--repeats", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--cell-seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 5
+    if args.cell_seconds is None:
+        args.cell_seconds = 0.1 if args.quick else 0.2
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    settings = (int(args.cell_seconds * 1e9 / args.repeats), args.repeats)
+    gc.collect()
+
+    if args.worker:  # one minikv column for the parent, as JSON on stdout
+        backend, results, notes = measure_minikv(settings)
+        json.dump({"backend": backend, "results": results, "notes": notes}, sys.stdout)
+        return 0
+
+    started = time.monotonic()
+    results, notes, remarks = {}, {}, []
+    results["floor"], _ = measure_floor(settings)
+
+    backend, minikv_results, minikv_notes = measure_minikv(settings)
+    active_column = f"minikv[{backend}]"
+    results[active_column], notes[active_column] = minikv_results, minikv_notes
+    minikv_columns = [active_column]
+    if backend == "pure":
+        reason = ("MINIKV_PURE=1 is set" if os.environ.get("MINIKV_PURE") == "1"
+                  else "the compiled core is not built")
+        remarks.append(f"only the pure backend was measured ({reason})")
+    else:
+        worker = measure_pure_in_subprocess(args)
+        results["minikv[pure]"], notes["minikv[pure]"] = worker["results"], worker["notes"]
+        minikv_columns.append("minikv[pure]")
+
+    results["fakeredis"], notes["fakeredis"] = measure_fakeredis(settings)
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        remarks.append("redis-server is not on PATH: no redis-py column")
+    else:
+        results["redis-py"], notes["redis-py"] = measure_redis_py(settings, binary)
+    elapsed = time.monotonic() - started
+
+    info = machine_info()
+    print(f"minikv.BACKEND = {backend} | Python {info['python']} ({info['implementation']}) | "
+          f"{info['platform']} | {info['cpus']} CPUs")
+    print(f"redis-py {info['redis-py']}, fakeredis {info.get('fakeredis', 'missing')}; "
+          f"best of {args.repeats} repeats, ~{args.cell_seconds:g} s per cell, GC off while timing")
+    for remark in remarks:
+        print(f"note: {remark}")
+    print()
+    columns = list(results)
+    print_table("µs/op", columns,
+                [[op] + [format_us(results[column][op]) for column in columns]
+                 for op, _, _ in OPERATIONS])
+    print()
+    ratios = ratio_table(results, minikv_columns)
+    print_table("ratio", list(ratios),
+                [[op] + [format_ratio(ratios[name][op]) for name in ratios]
+                 for op, _, _ in OPERATIONS])
+    for column, column_notes in notes.items():
+        for op, reason in column_notes.items():
+            print(f"n/a: {column} {op}: {reason}")
+    met, detail = verdict(results)
+    print()
+    print(f"target (pure-Python GET and SET >= {TARGET_RATIO}x faster than fakeredis and than "
+          f"redis-py on local redis-server): {'MET' if met else 'NOT MET'} — {detail}")
+    print(f"({elapsed:.1f} s)")
+
+    if args.json:
+        report = {"machine": info, "backend": backend,
+                  "settings": {"repeats": args.repeats, "cell_seconds": args.cell_seconds},
+                  "unit": "microseconds per operation", "results": results, "notes": notes,
+                  "ratios": ratios, "remarks": remarks,
+                  "target": {"met": met, "detail": detail}}
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
