@@ -6,6 +6,11 @@ from minikv.engine.strings import get_string, incr_by
 from minikv.exceptions import DataError, error_from_reply
 
 
+# EX values this large could overflow Redis's int64 ms arithmetic; the
+# handler path reports that with Redis's error.
+_MAX_FAST_EX = 10 ** 12
+
+
 def _at_most_one(*flags):
     return sum(1 for flag in flags if flag) <= 1
 
@@ -27,6 +32,22 @@ class StringCommands:
 
     def set(self, name, value, ex=None, px=None, nx=False, xx=False, keepttl=False,
             get=False, exat=None, pxat=None, ifeq=None, ifne=None, ifdeq=None, ifdne=None):
+        if (px is None and not (nx or xx or get or keepttl) and exat is None and pxat is None
+                and ifeq is None and ifne is None and ifdeq is None and ifdne is None):
+            # Fast paths: plain SET, and SET EX with a valid int (the cache
+            # case). Anything unusual goes through the command handler.
+            encode = self._encode
+            key = name if name.__class__ is bytes else encode(name)
+            data = value if value.__class__ is bytes else encode(value)
+            if ex is None:
+                with self._lock:
+                    self._session.ks.store(key, data)
+                return True
+            if ex.__class__ is int and 0 < ex <= _MAX_FAST_EX:
+                with self._lock:
+                    ks = self._session.ks
+                    ks.store_with_expiry(key, data, ks.clock_ms() + ex * 1000)
+                return True
         if not _at_most_one(ex is not None, px is not None, exat is not None,
                             pxat is not None, keepttl):
             raise DataError("``ex``, ``px``, ``exat``, ``pxat``, "
@@ -35,15 +56,6 @@ class StringCommands:
                             ifdeq is not None, ifdne is not None):
             raise DataError("``nx``, ``xx``, ``ifeq``, ``ifne``, ``ifdeq``, ``ifdne`` "
                             "are mutually exclusive.")
-        if not (nx or xx or get or keepttl) and ex is None and px is None \
-                and exat is None and pxat is None and ifeq is None and ifne is None \
-                and ifdeq is None and ifdne is None:
-            encode = self._encode
-            key = name if name.__class__ is bytes else encode(name)
-            data = value if value.__class__ is bytes else encode(value)
-            with self._lock:
-                self._session.ks.store(key, data)
-            return True
         pieces = [name, value]
         if nx:
             pieces.append("NX")
