@@ -55,7 +55,7 @@ from minikv.engine.errors import (
 from minikv.engine.glob import glob_match
 from minikv.engine.numbers import INT64_MAX
 from minikv.engine.scan import parse_cursor
-from minikv.engine.values import Hash, string_encoding, type_name
+from minikv.engine.values import copy_value, encoding_name, string_encoding, type_name
 
 OK = b"OK"
 
@@ -403,25 +403,6 @@ def _database(session, data):
     return dbs[index]
 
 
-def copy_value(value):
-    """An independent duplicate of a value, as COPY makes it. O(size).
-
-    ``bytes`` are immutable, so the object itself serves as its copy; a
-    ``bytearray`` stays a bytearray (Redis keeps the "raw" encoding); a hash
-    keeps its encoding flag. Hash fields and values are immutable bytes.
-    """
-    cls = value.__class__
-    if cls is bytes:
-        return value
-    if cls is bytearray:
-        return bytearray(value)
-    if cls is Hash:
-        duplicate = Hash(value)
-        duplicate.hashtable = value.hashtable
-        return duplicate
-    raise AssertionError(f"COPY cannot duplicate a {cls!r}")
-
-
 # COPY source destination [DB destination-db] [REPLACE]
 @command("copy", -3, "write denyoom")
 def cmd_copy(session, args):
@@ -484,16 +465,6 @@ _NO_SHARED_INTEGERS = frozenset(("volatile-lru", "allkeys-lru", "volatile-lfu", 
 
 def _lfu_policy(config):
     return config["maxmemory-policy"].endswith("-lfu")
-
-
-def encoding_name(value):
-    """What OBJECT ENCODING says for a value."""
-    cls = value.__class__
-    if cls is bytes or cls is bytearray:
-        return string_encoding(value)
-    if cls is Hash:
-        return b"hashtable" if value.hashtable else b"listpack"
-    raise AssertionError(f"no encoding known for {cls!r}")
 
 
 def refcount(value, config):
