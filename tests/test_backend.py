@@ -1,0 +1,346 @@
+"""The two keyspace backends: same surface, same behaviour, right one loaded.
+
+``minikv._pycore`` (pure Python) is the reference; ``minikv._core`` (Cython)
+must be indistinguishable from it apart from speed. These tests import both
+modules directly, whichever one ``minikv.backend`` picked for this run, so
+the pure run (MINIKV_PURE=1) checks the compiled module too. The compiled
+half is skipped only when the extension was not built at all and the run
+does not expect it (MINIKV_EXPECT_BACKEND != "compiled").
+"""
+import importlib
+import importlib.util
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+import minikv
+from minikv import _pycore
+
+PACKAGE_ROOT = Path(minikv.__file__).resolve().parent.parent
+
+
+def compiled_core():
+    """``minikv._core``, or skip/fail as explained in the module docstring."""
+    if importlib.util.find_spec("minikv._core") is None:
+        if os.environ.get("MINIKV_EXPECT_BACKEND") == "compiled":
+            pytest.fail("minikv._core was not built but MINIKV_EXPECT_BACKEND=compiled")
+        pytest.skip("minikv._core was not built (pure-only install)")
+    # Built but not importable is a broken build: let the ImportError fail the test.
+    return importlib.import_module("minikv._core")
+
+
+@pytest.fixture(params=["pure", "compiled"])
+def backend(request):
+    return _pycore if request.param == "pure" else compiled_core()
+
+
+def public_names(namespace):
+    return sorted(name for name in dir(namespace) if not name.startswith("_"))
+
+
+PUBLIC_ATTRIBUTES = tuple(name for name in _pycore.Keyspace.__slots__ if not name.startswith("_"))
+
+
+# -- (1) same names, signatures, attributes -------------------------------
+def test_modules_export_the_same_names():
+    core = compiled_core()
+    assert core.__all__ == _pycore.__all__ == ["Keyspace"]
+    assert public_names(core) == public_names(_pycore) == ["Keyspace"]
+
+
+def test_keyspace_methods_have_the_same_signatures():
+    pure_class, core_class = _pycore.Keyspace, compiled_core().Keyspace
+    pure_methods = [name for name, member in vars(pure_class).items()
+                    if callable(member) and not name.startswith("_")]
+    assert public_names(core_class) == sorted(pure_methods + list(PUBLIC_ATTRIBUTES))
+    assert inspect.signature(core_class) == inspect.signature(pure_class)
+    # Compared as callers see them, bound: the compiled methods are C methods
+    # whose unbound signature spells ``self`` positional-only.
+    pure, core = pure_class(lambda: 0), core_class(lambda: 0)
+    for name in pure_methods + ["_check", "__len__"]:
+        assert inspect.signature(getattr(core, name)) == \
+            inspect.signature(getattr(pure, name)), name
+    for ks in (pure, core):
+        ks.store(b"k", b"v")
+        assert len(ks) == 1
+
+
+def test_keyspace_attributes_are_the_same_and_writable(backend):
+    def clock_ms():
+        return 0
+
+    def first_ttl():
+        pass
+
+    def expired(ks, key):
+        pass
+
+    ks = backend.Keyspace(clock_ms, on_first_ttl=first_ttl, on_expired=expired)
+    assert {name: getattr(ks, name) for name in PUBLIC_ATTRIBUTES} == {
+        "data": {}, "expires": {}, "clock_ms": clock_ms, "on_first_ttl": first_ttl,
+        "on_expired": expired, "ttl_armed": False, "hits": 0, "misses": 0, "expired": 0}
+    data, expires = {b"k": b"v"}, {b"k": 5}
+    ks.data, ks.expires, ks.hits, ks.misses, ks.expired = data, expires, 3, 4, 5
+    assert (ks.data, ks.expires, ks.hits, ks.misses, ks.expired) == (data, expires, 3, 4, 5)
+    ks.ttl_armed = True
+    assert ks.ttl_armed is True
+    assert ks.data is data and ks.expires is expires
+    ks.clock_ms = ks.on_first_ttl = ks.on_expired = None
+    assert (ks.clock_ms, ks.on_first_ttl, ks.on_expired) == (None, None, None)
+    with pytest.raises(AttributeError):
+        ks.not_an_attribute = 1
+    ks._check()
+
+
+# -- (2) the backend that loads ---------------------------------------------
+# Prints BACKEND, which module's Keyspace minikv.backend exports (by
+# identity), and where minikv was imported from.
+LOADED_BACKEND = """
+import importlib, minikv, minikv.backend
+for twin in ("minikv._pycore", "minikv._core"):
+    try:
+        if minikv.backend.Keyspace is importlib.import_module(twin).Keyspace:
+            break
+    except ImportError:
+        pass
+else:
+    twin = "neither"
+print(minikv.BACKEND, twin, minikv.__file__, sep="\\n")
+"""
+
+
+def loaded_backend(pure_env):
+    """(BACKEND, twin behind minikv.backend.Keyspace) in a fresh interpreter."""
+    env = {name: value for name, value in os.environ.items() if name != "MINIKV_PURE"}
+    if pure_env is not None:
+        env["MINIKV_PURE"] = pure_env
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
+    backend, twin, origin = subprocess.run(
+        [sys.executable, "-c", LOADED_BACKEND], env=env, cwd=PACKAGE_ROOT,
+        capture_output=True, text=True, check=True).stdout.splitlines()
+    assert Path(origin).resolve() == Path(minikv.__file__).resolve()  # the package under test
+    return backend, twin
+
+
+def test_minikv_pure_selects_the_pure_twin():
+    assert loaded_backend("1") == ("pure", "minikv._pycore")
+
+
+@pytest.mark.parametrize("pure_env", [None, "0"])
+def test_compiled_core_is_used_when_built(pure_env):
+    compiled_core()
+    assert loaded_backend(pure_env) == ("compiled", "minikv._core")
+
+
+# -- semantics both backends must have ------------------------------------
+class ClockRead(Exception):
+    pass
+
+
+def test_no_ttl_means_no_clock_read(backend):
+    def clock_ms():
+        raise ClockRead
+
+    ks = backend.Keyspace(clock_ms)
+    ks.store(b"k", b"v")
+    ks.replace(b"k", b"w")
+    assert (ks.lookup(b"k"), ks.lookup_read(b"k"), ks.contains(b"k")) == (b"w", b"w", True)
+    assert (ks.lookup(b"nope"), ks.lookup_read(b"nope")) == (None, None)
+    assert (ks.hits, ks.misses) == (1, 1)
+    assert (ks.persist(b"k"), ks.delete(b"k"), ks.delete(b"k")) == (False, True, False)
+    ks._check()
+
+
+def test_lazy_expiry_is_strictly_after_the_deadline(backend):
+    now = [1000]
+    events = []
+    ks = backend.Keyspace(lambda: now[0], lambda: events.append("first_ttl"),
+                          lambda keyspace, key: events.append((keyspace is ks, key)))
+    ks.store_with_expiry(b"k", b"v", 1005)
+    ks.store_with_expiry(b"other", b"v", 1005)
+    assert events == ["first_ttl"]
+    now[0] = 1005
+    assert (ks.lookup_read(b"k"), ks.expiry(b"k")) == (b"v", 1005)
+    now[0] = 1006
+    assert (ks.lookup_read(b"k"), ks.contains(b"k")) == (None, False)
+    assert (ks.data, ks.expires) == ({b"other": b"v"}, {b"other": 1005})
+    assert (ks.hits, ks.misses, ks.expired) == (1, 1, 1)
+    assert events == ["first_ttl", (True, b"k")]
+    ks._check()
+
+
+def test_expire_step_visits_every_ttl_once_per_pass(backend):
+    ks = backend.Keyspace(lambda: 0)
+    for n in range(50):
+        ks.store_with_expiry(b"%d" % n, b"v", 10)
+    assert ks.expire_step(10, 50) == (50, 0)  # at the deadline: still live
+    steps = [ks.expire_step(11, 7) for _ in range(8)]
+    assert steps == [(7, 7)] * 7 + [(1, 1)]
+    assert (ks.data, ks.expires, ks.expired) == ({}, {}, 50)
+    assert ks.expire_step(11, 7) == (0, 0)
+    ks._check()
+
+
+def test_expire_step_skips_keys_that_lost_their_ttl_mid_pass(backend):
+    ks = backend.Keyspace(lambda: 0)
+    for n in range(10):
+        ks.store_with_expiry(b"k%d" % n, b"v", 10)
+    assert ks.expire_step(5, 3) == (3, 0)  # k0..k2: not due yet
+    ks.delete(b"k3")
+    ks.store(b"k4", b"plain")
+    ks.persist(b"k5")
+    ks.store_with_expiry(b"late", b"v", 10)  # not in this pass's snapshot
+    assert ks.expire_step(11, 4) == (1, 1)  # k3..k6: only k6 still has a TTL
+    assert ks.expire_step(11, 10) == (3, 3)  # k7..k9 end the pass
+    assert ks.expire_step(11, 10) == (4, 4)  # new pass: k0..k2 and late
+    assert (ks.data, ks.expires) == ({b"k4": b"plain", b"k5": b"v"}, {})
+    ks._check()
+
+
+def test_a_ttl_set_while_disarmed_wakes_active_expiry(backend):
+    woken = []
+    ks = backend.Keyspace(lambda: 0, lambda: woken.append(True))
+    ks.store_with_expiry(b"a", b"v", 10)
+    ks.store_with_expiry(b"b", b"v", 10)
+    assert (woken, ks.ttl_armed) == ([True], True)
+    ks.ttl_armed = False  # what the expiry thread does before it parks
+    ks.set_expiry(b"a", 20)
+    assert (woken, ks.ttl_armed) == ([True, True], True)
+    ks._check()
+
+
+def test_swap_restarts_active_expiry_for_the_side_with_ttls(backend):
+    started = []
+    first = backend.Keyspace(lambda: 0, lambda: started.append("first"))
+    second = backend.Keyspace(lambda: 0, lambda: started.append("second"))
+    first.store_with_expiry(b"k", b"v", 10)
+    second.store(b"plain", b"v")
+    first.swap(second)
+    assert (first.data, first.expires) == ({b"plain": b"v"}, {})
+    assert (second.data, second.expires) == ({b"k": b"v"}, {b"k": 10})
+    assert started == ["first", "second"]
+    first._check()
+    second._check()
+
+
+# -- (3) behavioural equivalence under random operation sequences ----------
+class Side:
+    """Two keyspaces of one backend on a fake clock that counts its reads."""
+
+    def __init__(self, module):
+        self.now = 1_000
+        self.clock_reads = 0
+        self.events = []
+        self.dbs = [module.Keyspace(self.clock_ms, self._first_ttl(db), self.on_expired)
+                    for db in range(2)]
+
+    def clock_ms(self):
+        self.clock_reads += 1
+        return self.now
+
+    def _first_ttl(self, db):
+        return lambda: self.events.append(("first_ttl", db))
+
+    def on_expired(self, keyspace, key):
+        db = next(n for n, ks in enumerate(self.dbs) if ks is keyspace)
+        self.events.append(("expired", db, key))
+
+    def state(self):
+        """Everything observable, in dict order (SCAN/KEYS order depends on it)."""
+        return ([(list(ks.data.items()), list(ks.expires.items()), ks.ttl_armed,
+                  ks.hits, ks.misses, ks.expired)
+                 for ks in self.dbs], self.clock_reads, self.events)
+
+
+DBS = st.integers(0, 1)
+KEYS = st.sampled_from([b"k0", b"k1", b"k2", b"k3"])
+VALUES = st.sampled_from([b"", b"x", b"yy", b"1"])
+TTL_DELTAS = st.integers(-3, 12)  # relative to now; <= 0 is already due
+
+
+class SideBySide(RuleBasedStateMachine):
+    """Every step runs on both backends; results and full state must match."""
+
+    def __init__(self):
+        super().__init__()
+        self.pure, self.compiled = Side(_pycore), Side(compiled_core())
+
+    def both(self, method, db, *args):
+        results = [getattr(side.dbs[db], method)(*args) for side in (self.pure, self.compiled)]
+        assert results[1] == results[0], (method, db, args)
+
+    @rule(method=st.sampled_from(["lookup", "lookup_read", "contains", "expiry"]),
+          db=DBS, key=KEYS)
+    def read(self, method, db, key):
+        self.both(method, db, key)
+
+    @rule(method=st.sampled_from(["store", "replace"]), db=DBS, key=KEYS, value=VALUES)
+    def write(self, method, db, key, value):
+        self.both(method, db, key, value)
+
+    @rule(db=DBS, key=KEYS, value=VALUES, delta=TTL_DELTAS)
+    def store_with_expiry(self, db, key, value, delta):
+        self.both("store_with_expiry", db, key, value, self.pure.now + delta)
+
+    @rule(db=DBS, count=st.integers(1, 20), delta=TTL_DELTAS)
+    def many_with_expiry(self, db, count, delta):
+        # Enough TTLs that expire_step needs several slices for one pass;
+        # the first few are KEYS, which the other rules touch in between.
+        for n in range(count):
+            self.both("store_with_expiry", db, b"k%d" % n, b"v", self.pure.now + delta + n % 3)
+
+    @rule(db=DBS, key=KEYS, delta=TTL_DELTAS)
+    def set_expiry(self, db, key, delta):
+        # Callers only set a TTL on a key that exists (the invariant _check tests).
+        if key in self.pure.dbs[db].data:
+            self.both("set_expiry", db, key, self.pure.now + delta)
+
+    @rule(method=st.sampled_from(["persist", "delete"]), db=DBS, key=KEYS)
+    def remove(self, method, db, key):
+        self.both(method, db, key)
+
+    @rule(method=st.sampled_from(["clear", "__len__"]), db=DBS)
+    def whole_db(self, method, db):
+        self.both(method, db)
+
+    @rule()
+    def swap(self):
+        for side in (self.pure, self.compiled):
+            side.dbs[0].swap(side.dbs[1])
+
+    @rule(db=DBS, late=st.integers(0, 6), sample=st.integers(-1, 8))
+    def expire_step(self, db, late, sample):
+        self.both("expire_step", db, self.pure.now + late, sample)
+
+    @rule(db=DBS)
+    def disarm(self, db):
+        # What the expiry thread does when it parks or stops.
+        for side in (self.pure, self.compiled):
+            side.dbs[db].ttl_armed = False
+
+    @rule(ms=st.integers(0, 6))
+    def advance(self, ms):
+        self.pure.now += ms
+        self.compiled.now += ms
+
+    @rule(db=DBS, key=KEYS, past=st.integers(0, 1))
+    def jump_to_deadline(self, db, key, past):
+        # Land exactly on a deadline (not yet expired) or one ms after it.
+        when = self.pure.dbs[db].expires.get(key)
+        if when is not None and when + past > self.pure.now:
+            self.pure.now = self.compiled.now = when + past
+
+    @invariant()
+    def same_state(self):
+        assert self.compiled.state() == self.pure.state()
+        for ks in self.pure.dbs + self.compiled.dbs:
+            ks._check()
+
+
+TestBackendsBehaveIdentically = SideBySide.TestCase
