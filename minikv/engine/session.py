@@ -8,11 +8,12 @@ from minikv.engine.errors import CommandError, DB_INDEX
 
 
 class Session:
-    __slots__ = ("store", "db", "ks")
+    __slots__ = ("store", "db", "ks", "__weakref__")
 
     def __init__(self, store, db=0):
         self.store = store
         self.select(db)
+        store.sessions.add(self)
 
     def select(self, db):
         dbs = self.store.dbs

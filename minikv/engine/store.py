@@ -31,7 +31,9 @@ class Store:
     def __init__(self, clock=None, databases=DATABASES):
         self.clock = SystemClock() if clock is None else clock
         self.lock = threading.Lock()
-        self.config = Config()
+        self.config = Config(databases=databases)
+        # Live sessions (clients): INFO's connected_clients counts them.
+        self.sessions = weakref.WeakSet()
         self.scans = ScanCursors()
         self.expirer = expiry.ActiveExpirer(self)
         self.stats = Stats(expired_keys=0)
