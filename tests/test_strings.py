@@ -469,3 +469,13 @@ def test_state_after_mixed_string_commands(r):
         b"b": ("string", b"two!", False),
         b"c": ("string", b"v", True),
     }}
+
+
+def test_mapping_protocol(r):
+    r["k"] = "v"
+    assert r["k"] == b"v"
+    assert "k" in r
+    del r["k"]
+    assert "k" not in r
+    with pytest.raises(KeyError):
+        r["k"]

@@ -91,6 +91,15 @@ class StringCommands:
 
     incr = incrby
 
+    def __getitem__(self, name):
+        value = self.get(name)
+        if value is not None:
+            return value
+        raise KeyError(name)
+
+    def __setitem__(self, name, value):
+        self.set(name, value)
+
     # -- the rest: through execute_command, like redis-py ----------------
     def decrby(self, name, amount=1):
         return self.execute_command("DECRBY", name, amount)
