@@ -30,15 +30,28 @@ Each client gets the same state before timing: a string key to read, a hash
 to read and a key with a TTL — so minikv's reads run with a non-empty expiry
 dict, as in any application that uses TTLs. Every operation writes its own
 key, so the operations don't disturb each other. Keys and values are ``str``,
-as application code passes them.
+as application code passes them. The collection operations run on
+collections of 1k and 1M elements filled before timing (SET_SIZES) and
+leave them as they found them. EVALSHA runs a three-command Lua script
+(SET, INCR, GET) loaded beforehand with SCRIPT LOAD; fakeredis and minikv
+run it with lupa (the ``lua`` extra), redis-server with its own Lua.
 
 An operation a client does not implement yet is shown as ``n/a`` with the
-reason below the table. The last line checks the performance target:
+reason below the table. The last lines check the performance targets:
 pure-Python GET and SET at least 20x faster than fakeredis and at least 20x
-faster than redis-py against a local redis-server.
+faster than redis-py against a local redis-server; and for the collection
+operations (COLLECTION_TARGETS, each timed on a 1k and on a 1M-element
+collection) at least 10x faster than both at either size, and flat: the 1M
+cost within 2x of the 1k cost.
+
+Pipelines: "PIPELINE 100 SET" builds a non-transactional pipeline of 100
+SETs and executes it, reported per SET (the statement's time / 100, see
+OPS_PER_STATEMENT); "MULTI/EXEC 10 INCR" builds and executes a
+transactional pipeline of 10 INCRs, reported per transaction.
 """
 import argparse
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -49,6 +62,7 @@ import sys
 import threading
 import time
 import timeit
+from collections import deque
 from pathlib import Path
 
 # Benchmark the working tree this script lives in, not an installed copy.
@@ -57,6 +71,27 @@ sys.path.insert(0, str(REPO_ROOT))
 
 TARGET_RATIO = 20
 TARGET_OPS = ("GET (hit)", "SET")
+
+# Collection targets, judged on the pure backend: each operation at least
+# COLLECTION_RATIO x faster than fakeredis and than redis-py, and flat — its
+# cost on a 1M-element collection within COLLECTION_FLATNESS x of its cost
+# on a 1k one. Rows: (operation at 1k, the same operation at 1M).
+COLLECTION_RATIO = 10
+COLLECTION_FLATNESS = 2
+COLLECTION_TARGETS = [
+    ("SADD+SREM (1k set)", "SADD+SREM (1M set)"),
+    ("SISMEMBER (1k set)", "SISMEMBER (1M set)"),
+    ("LPUSH+LPOP (1k list)", "LPUSH+LPOP (1M list)"),
+]
+# Sets the collection operations run on: key -> number of members.
+SET_SIZES = {"set:1k": 1_000, "set:1M": 1_000_000}
+# Lists the list operations run on: key -> number of elements.
+LIST_SIZES = {"list:1k": 1_000, "list:1M": 1_000_000}
+
+# The Lua script EVALSHA times: three commands, SET, INCR and GET.
+SCRIPT3 = ("redis.call('set', KEYS[1], ARGV[1]) redis.call('incr', KEYS[2]) "
+           "return redis.call('get', KEYS[1])")
+EVALSHA_OP = "EVALSHA (3-command script)"
 
 # Names the timed statements use; the same objects for every implementation.
 STATE = {
@@ -70,7 +105,21 @@ STATE = {
     "F": "email",
     "MISSING": "no:such:key",
     "V": "alice@example.org",
+    "S_1K": "set:1k",
+    "S_1M": "set:1M",
+    "M_IN": "member:500",
+    "M_NEW": "member:new",
+    "L_1K": "list:1k",
+    "L_1M": "list:1M",
+    "K_SCRIPT": "script:value",
+    "K_SCRIPT_N": "script:counter",
+    "SCRIPT3_SHA": hashlib.sha1(SCRIPT3.encode()).hexdigest(),
+    "P_KEYS": [f"pipe:{i}" for i in range(100)],
+    "K_TX": "counter:transactions",
+    "R_TX": range(10),
 }
+# Operations whose statement does several of them: the time is divided.
+OPS_PER_STATEMENT = {"PIPELINE 100 SET (per SET)": 100}
 
 # (operation, statement on a redis-py-style client ``c``, floor statement).
 # The floor keeps strings in ``d`` and absolute expiry milliseconds in ``e``.
@@ -94,6 +143,30 @@ OPERATIONS = [
     ("EXPIRE+TTL", "c.expire(K_TTL, 60); c.ttl(K_TTL)",
      "with lock: e[K_TTL] = time_ns() // 1000000 + 60000\n"
      "with lock: (e[K_TTL] - time_ns() // 1000000 + 999) // 1000"),
+    # SADD of a new member then SREM of it, so the set keeps its size.
+    ("SADD+SREM (1k set)", "c.sadd(S_1K, M_NEW); c.srem(S_1K, M_NEW)",
+     "with lock: d[S_1K].add(M_NEW)\nwith lock: d[S_1K].discard(M_NEW)"),
+    ("SADD+SREM (1M set)", "c.sadd(S_1M, M_NEW); c.srem(S_1M, M_NEW)",
+     "with lock: d[S_1M].add(M_NEW)\nwith lock: d[S_1M].discard(M_NEW)"),
+    ("SISMEMBER (1k set)", "c.sismember(S_1K, M_IN)",
+     "with lock: M_IN in d[S_1K]"),
+    ("SISMEMBER (1M set)", "c.sismember(S_1M, M_IN)",
+     "with lock: M_IN in d[S_1M]"),
+    # LPUSH of an element then LPOP of it, so the list keeps its length.
+    ("LPUSH+LPOP (1k list)", "c.lpush(L_1K, V); c.lpop(L_1K)",
+     "with lock: d[L_1K].appendleft(V)\nwith lock: d[L_1K].popleft()"),
+    ("LPUSH+LPOP (1M list)", "c.lpush(L_1M, V); c.lpop(L_1M)",
+     "with lock: d[L_1M].appendleft(V)\nwith lock: d[L_1M].popleft()"),
+    # The floor of a batch: one lock for all of it.
+    ("PIPELINE 100 SET (per SET)",
+     "p = c.pipeline(transaction=False)\nfor k in P_KEYS: p.set(k, V)\np.execute()",
+     "with lock:\n    for k in P_KEYS: d[k] = V"),
+    ("MULTI/EXEC 10 INCR", "p = c.pipeline()\nfor _ in R_TX: p.incr(K_TX)\np.execute()",
+     "with lock:\n    for _ in R_TX: d[K_TX] = d.get(K_TX, 0) + 1"),
+    # A script loaded beforehand (SCRIPT LOAD); the floor does its three
+    # steps inline under one lock, as a script runs atomically.
+    (EVALSHA_OP, "c.evalsha(SCRIPT3_SHA, 2, K_SCRIPT, K_SCRIPT_N, V)",
+     "with lock: d[K_SCRIPT] = V; d[K_SCRIPT_N] = d.get(K_SCRIPT_N, 0) + 1; d.get(K_SCRIPT)"),
 ]
 
 
@@ -113,6 +186,12 @@ def time_statement(statement, namespace, repeat_ns, repeats):
     return best / iterations / 1000
 
 
+def set_members(size):
+    """The members of a benchmark set, in chunks of at most 10,000."""
+    for start in range(0, size, 10_000):
+        yield [f"member:{i}" for i in range(start, min(size, start + 10_000))]
+
+
 def prepare_client(client):
     """Give a client the shared starting state; returns ops it cannot run."""
     client.set(STATE["K_GET"], STATE["V"])
@@ -122,6 +201,16 @@ def prepare_client(client):
         client.hset(STATE["H_GET"], STATE["F"], STATE["V"])
     except Exception as exc:  # hashes not implemented (yet): no HGET to time
         unavailable["HGET"] = f"{type(exc).__name__}: {exc}"
+    try:
+        client.script_load(SCRIPT3)
+    except Exception as exc:  # no Lua (minikv or fakeredis without lupa)
+        unavailable[EVALSHA_OP] = f"{type(exc).__name__}: {exc}"
+    for key, size in SET_SIZES.items():
+        for chunk in set_members(size):
+            client.sadd(key, *chunk)
+    for key, size in LIST_SIZES.items():
+        for chunk in set_members(size):  # the same strings serve as elements
+            client.rpush(key, *chunk)
     return unavailable
 
 
@@ -139,7 +228,8 @@ def measure_client(client, settings):
         except Exception as exc:  # method or command not implemented (yet)
             results[name], notes[name] = None, f"{type(exc).__name__}: {exc}"
             continue
-        results[name] = time_statement(statement, namespace, *settings)
+        results[name] = (time_statement(statement, namespace, *settings)
+                         / OPS_PER_STATEMENT.get(name, 1))
     return results, notes
 
 
@@ -148,8 +238,12 @@ def measure_floor(settings):
     namespace = dict(STATE, lock=threading.Lock(), time_ns=time.time_ns)
     namespace["d"] = {STATE["K_GET"]: STATE["V"], STATE["K_TTL"]: STATE["V"],
                       STATE["H_GET"]: {STATE["F"]: STATE["V"]}}
+    for key, size in SET_SIZES.items():
+        namespace["d"][key] = {member for chunk in set_members(size) for member in chunk}
+    for key, size in LIST_SIZES.items():
+        namespace["d"][key] = deque(item for chunk in set_members(size) for item in chunk)
     namespace["e"] = {STATE["K_TTL"]: time.time_ns() // 1000000 + 3600000}
-    return {name: time_statement(floor, namespace, *settings)
+    return {name: time_statement(floor, namespace, *settings) / OPS_PER_STATEMENT.get(name, 1)
             for name, _, floor in OPERATIONS}, {}
 
 
@@ -242,6 +336,155 @@ def measure_redis_py(settings, binary):
         stop_process(process)
 
 
+
+# -- pub/sub ------------------------------------------------------------------
+# Not a µs/op statement: end-to-end delivery through subscriber threads.
+# Throughput: the main thread PUBLISHes PUBSUB_MESSAGES messages (V) on one
+# channel as fast as it can while 1 or 10 subscriber threads, each with its
+# own PubSub in ``listen()``, read them; messages/s = messages published /
+# time from the first PUBLISH until every subscriber has read every message
+# (best of the repeats). Wake-up latency: a subscriber thread blocked in
+# ``get_message(timeout=10)`` (the test waits 1 ms after it reported that it
+# is about to wait), time from just before PUBLISH until get_message returned
+# in that thread; median and 99th percentile of PUBSUB_WAKEUPS samples.
+PUBSUB_FANOUTS = (1, 10)
+PUBSUB_MESSAGES = 10_000
+PUBSUB_WAKEUPS = 200
+PUBSUB_ROWS = [f"PUBLISH -> {n} subscriber{'s' if n > 1 else ''} (msg/s)"
+               for n in PUBSUB_FANOUTS] + ["wake-up latency p50 (µs)",
+                                           "wake-up latency p99 (µs)"]
+
+
+def _wait_for_subscribers(client, channel, count):
+    """A real server registers a SUBSCRIBE asynchronously: wait for it."""
+    deadline = time.monotonic() + 10
+    while client.pubsub_numsub(channel)[0][1] != count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} subscribers to {channel} did not appear")
+        time.sleep(0.001)
+
+
+def pubsub_throughput(client, subscribers, messages):
+    channel = f"bench:fanout:{subscribers}"
+    pubsubs = [client.pubsub(ignore_subscribe_messages=True) for _ in range(subscribers)]
+    for p in pubsubs:
+        p.subscribe(channel)
+    _wait_for_subscribers(client, channel, subscribers)
+    start = threading.Barrier(subscribers + 1)
+
+    def consume(p):
+        start.wait()
+        received = 0
+        for _ in p.listen():
+            received += 1
+            if received == messages:
+                return
+
+    threads = [threading.Thread(target=consume, args=(p,), daemon=True) for p in pubsubs]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    publish, value = client.publish, STATE["V"]
+    for _ in range(messages):
+        publish(channel, value)
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    for p in pubsubs:
+        p.close()
+    return messages / elapsed
+
+
+def pubsub_wakeup_latency(client, samples):
+    """(p50, p99) µs from PUBLISH to the return of a blocked get_message."""
+    channel = "bench:wakeup"
+    p = client.pubsub()
+    p.subscribe(channel)
+    _wait_for_subscribers(client, channel, 1)
+    about_to_wait, received = threading.Event(), threading.Event()
+    stamps = []
+
+    def subscriber():
+        for _ in range(samples):
+            about_to_wait.set()
+            while True:
+                message = p.get_message(timeout=10)
+                if message is not None and message["type"] == "message":
+                    break
+            stamps.append(time.perf_counter_ns())
+            received.set()
+
+    thread = threading.Thread(target=subscriber, daemon=True)
+    thread.start()
+    latencies = []
+    for _ in range(samples):
+        about_to_wait.wait()
+        about_to_wait.clear()
+        time.sleep(0.001)  # let it block in get_message
+        before = time.perf_counter_ns()
+        client.publish(channel, STATE["V"])
+        received.wait()
+        received.clear()
+        latencies.append((stamps[-1] - before) / 1000)
+    thread.join()
+    p.close()
+    latencies.sort()
+    return latencies[len(latencies) // 2], latencies[min(len(latencies) - 1,
+                                                         len(latencies) * 99 // 100)]
+
+
+def measure_pubsub(client, args):
+    """{row: value} for PUBSUB_ROWS on one client."""
+    messages = PUBSUB_MESSAGES // 5 if args.quick else PUBSUB_MESSAGES
+    results = {}
+    for fanout, row in zip(PUBSUB_FANOUTS, PUBSUB_ROWS):
+        results[row] = max(pubsub_throughput(client, fanout, messages)
+                           for _ in range(args.repeats))
+    p50, p99 = pubsub_wakeup_latency(client, PUBSUB_WAKEUPS // 4 if args.quick
+                                     else PUBSUB_WAKEUPS)
+    results[PUBSUB_ROWS[-2]], results[PUBSUB_ROWS[-1]] = p50, p99
+    return results
+
+
+def measure_pubsub_columns(args, backend, binary):
+    """The pub/sub table: minikv (both backends), fakeredis, redis-py."""
+    import fakeredis
+    import minikv
+
+    columns = {}
+    client = minikv.Redis()
+    columns[f"minikv[{backend}]"] = measure_pubsub(client, args)
+    client.close()
+    if backend != "pure":
+        command = [sys.executable, str(Path(__file__).resolve()), "--pubsub-worker",
+                   "--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
+        done = subprocess.run(command, env=dict(os.environ, MINIKV_PURE="1"),
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"MINIKV_PURE=1 pub/sub worker failed:\n{done.stderr}")
+        columns["minikv[pure]"] = json.loads(done.stdout)
+    client = fakeredis.FakeRedis()
+    columns["fakeredis"] = measure_pubsub(client, args)
+    client.close()
+    if binary is not None:
+        import redis
+
+        process, port = start_redis_server(binary)
+        try:
+            client = redis.Redis(port=port)
+            columns["redis-py"] = measure_pubsub(client, args)
+            client.close()
+        finally:
+            stop_process(process)
+    return columns
+
+
+def format_pubsub(row, value):
+    if "msg/s" in row:
+        return f"{value:,.0f}"
+    return format_us(value)
+
 # -- report -------------------------------------------------------------------
 def ratio(numerator, denominator):
     if numerator is None or denominator is None:
@@ -305,6 +548,28 @@ def verdict(results):
     return met, "; ".join(parts)
 
 
+def collection_verdict(results):
+    """The collection target on the pure backend: for each COLLECTION_TARGETS
+    row, both sizes >= COLLECTION_RATIO x faster than each competitor, and
+    the 1M cost within COLLECTION_FLATNESS x of the 1k cost."""
+    pure = results.get("minikv[pure]")
+    if pure is None:
+        return False, ["no pure-Python minikv measurement"]
+    lines, met = [], True
+    for small, large in COLLECTION_TARGETS:
+        growth = ratio(pure[large], pure[small])
+        met = met and growth is not None and growth <= COLLECTION_FLATNESS
+        parts = [f"1M/1k {format_ratio(growth)}"]
+        for competitor in ("fakeredis", "redis-py"):
+            speedups = [ratio(results[competitor][op], pure[op]) if competitor in results
+                        else None for op in (small, large)]
+            met = met and all(speedup is not None and speedup >= COLLECTION_RATIO
+                              for speedup in speedups)
+            parts.append(f"vs {competitor} " + "/".join(format_ratio(x) for x in speedups))
+        lines.append(f"{small.split(' (')[0]}: " + ", ".join(parts))
+    return met, lines
+
+
 def machine_info():
     import redis
 
@@ -326,6 +591,7 @@ def parse_args(argv):
     parser.add_argument("--repeats", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--cell-seconds", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pubsub-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 3 if args.quick else 5
@@ -338,6 +604,11 @@ def main(argv=None):
     args = parse_args(argv)
     settings = (int(args.cell_seconds * 1e9 / args.repeats), args.repeats)
     gc.collect()
+
+    if args.pubsub_worker:  # the minikv[pure] pub/sub column, as JSON on stdout
+        import minikv
+        json.dump(measure_pubsub(minikv.Redis(), args), sys.stdout)
+        return 0
 
     if args.worker:  # one minikv column for the parent, as JSON on stdout
         backend, results, notes = measure_minikv(settings)
@@ -368,6 +639,7 @@ def main(argv=None):
         remarks.append("redis-server is not on PATH: no redis-py column")
     else:
         results["redis-py"], notes["redis-py"] = measure_redis_py(settings, binary)
+    pubsub = measure_pubsub_columns(args, backend, binary)
     elapsed = time.monotonic() - started
 
     info = machine_info()
@@ -390,18 +662,29 @@ def main(argv=None):
     for column, column_notes in notes.items():
         for op, reason in column_notes.items():
             print(f"n/a: {column} {op}: {reason}")
+    print()
+    print_table("pub/sub", list(pubsub),
+                [[row] + [format_pubsub(row, pubsub[column][row]) for column in pubsub]
+                 for row in PUBSUB_ROWS])
     met, detail = verdict(results)
     print()
     print(f"target (pure-Python GET and SET >= {TARGET_RATIO}x faster than fakeredis and than "
           f"redis-py on local redis-server): {'MET' if met else 'NOT MET'} — {detail}")
+    collections_met, collection_lines = collection_verdict(results)
+    print(f"collection target (pure-Python >= {COLLECTION_RATIO}x faster than fakeredis and "
+          f"than redis-py at 1k/1M, 1M within {COLLECTION_FLATNESS}x of 1k): "
+          f"{'MET' if collections_met else 'NOT MET'}")
+    for line in collection_lines:
+        print(f"  {line}")
     print(f"({elapsed:.1f} s)")
 
     if args.json:
         report = {"machine": info, "backend": backend,
                   "settings": {"repeats": args.repeats, "cell_seconds": args.cell_seconds},
                   "unit": "microseconds per operation", "results": results, "notes": notes,
-                  "ratios": ratios, "remarks": remarks,
-                  "target": {"met": met, "detail": detail}}
+                  "ratios": ratios, "remarks": remarks, "pubsub": pubsub,
+                  "target": {"met": met, "detail": detail},
+                  "collection_target": {"met": collections_met, "detail": collection_lines}}
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0
 

@@ -10,8 +10,10 @@ pays for (``lookup``/``lookup_read`` with the lazy expiry check, ``store``,
 
 - ``Keyspace`` is a ``cdef class``; its attributes are C struct fields, so
   ``self.data``/``self.expires`` are pointer loads, not attribute lookups.
-  ``data``, ``expires``, the callbacks and the counters are ``public`` so the
-  pure-Python command modules read and write them as before.
+  ``data``, ``expires``, ``watched``, the callbacks and the counters are
+  ``public`` so the pure-Python command modules read and write them as before.
+- The WATCH signal every write sends (``signal_modified``) is a C test of
+  ``watched``'s size, free when nothing is watched.
 - ``data`` and ``expires`` are typed ``dict``: ``get``/``pop``/``[]=``/``in``/
   truth tests compile to the ``PyDict_*`` C API (one hash lookup each, no
   method lookup, no bound-method object).
@@ -40,8 +42,8 @@ held (commands and the active-expiry thread alike), so no two calls on one
 store's keyspaces ever overlap; the lock, not the GIL, makes a command
 atomic. Nothing here releases the GIL (no ``nogil`` sections). The only
 points where other Python code can run in the middle of a method are the
-calls into ``clock_ms``, ``on_first_ttl``, ``on_expired`` and the keys' own
-``__hash__``/``__eq__``; across those, this code keeps owned references
+calls into ``clock_ms``, ``on_first_ttl``, ``on_expired``, a watched key's
+``touched`` and the keys' own ``__hash__``/``__eq__``; across those, this code keeps owned references
 (typed ``object``/``dict``/``list`` locals), never borrowed pointers, so a
 callback that mutates the keyspace cannot leave a dangling value behind.
 ``expire_step`` walks its own snapshot list, which is replaced but never
@@ -77,6 +79,8 @@ cdef class Keyspace:
     cdef public long long hits
     cdef public long long misses
     cdef public long long expired
+    # key -> its watchers (engine/transactions.py); see _pycore.Keyspace.
+    cdef public dict watched
     # expire_step's snapshot of the expiry dict's keys and its position in it.
     cdef list _scan_keys
     cdef Py_ssize_t _scan_pos
@@ -91,6 +95,7 @@ cdef class Keyspace:
         self.hits = 0
         self.misses = 0
         self.expired = 0
+        self.watched = {}
         self._scan_keys = []
         self._scan_pos = 0
 
@@ -147,18 +152,26 @@ cdef class Keyspace:
         expires = self.expires
         if expires:
             expires.pop(key, None)
+        if self.watched:
+            self._signal_modified(key)
 
     def replace(self, key, value):
         """Set ``key`` keeping its TTL (in-place updates, KEEPTTL). O(1)."""
         self.data[key] = value
+        if self.watched:
+            self._signal_modified(key)
 
     def store_with_expiry(self, key, value, when):
         """Set ``key`` to expire at ``when`` (absolute ms). O(1)."""
         self.data[key] = value
         self._set_expiry(key, when)
+        if self.watched:
+            self._signal_modified(key)
 
     def set_expiry(self, key, when):
         self._set_expiry(key, when)
+        if self.watched:
+            self._signal_modified(key)
 
     cdef int _set_expiry(self, object key, object when) except -1:
         self.expires[key] = when
@@ -173,6 +186,8 @@ cdef class Keyspace:
         cdef dict expires = self.expires
         if expires and key in expires:
             del expires[key]
+            if self.watched:
+                self._signal_modified(key)
             return True
         return False
 
@@ -184,16 +199,37 @@ cdef class Keyspace:
         expires = self.expires
         if expires:
             expires.pop(key, None)
+        if self.watched:
+            self._signal_modified(key)
         return True
 
+    def signal_modified(self, key):
+        """Tell the watchers of ``key``, if any, that its value changed.
+
+        The methods here call it for their own writes; a command that
+        changes a value in place (HSET on an existing hash, APPEND to a
+        bytearray) calls it itself. O(1) when ``key`` is not watched.
+        """
+        if self.watched:
+            self._signal_modified(key)
+
+    cdef int _signal_modified(self, object key) except -1:
+        cdef object watchers = self.watched.get(key)
+        if watchers is not None:
+            watchers.touched(self, key)
+        return 0
+
     def clear(self):
+        """Empty the db. Watchers are not told here: FLUSHDB/FLUSHALL apply
+        Redis's rule for a whole db first (engine/transactions.py)."""
         self.data.clear()
         self.expires.clear()
         self._scan_keys = []
         self._scan_pos = 0
 
     def swap(self, Keyspace other):
-        """Exchange contents with ``other`` (SWAPDB): clients keep their db."""
+        """Exchange contents with ``other`` (SWAPDB): clients keep their db,
+        and so do WATCHes (``watched`` stays; SWAPDB tells them first)."""
         cdef Keyspace ks
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
@@ -212,6 +248,8 @@ cdef class Keyspace:
         self.expired += 1
         if self.on_expired is not None:
             self.on_expired(self, key)
+        if self.watched:
+            self._signal_modified(key)
         return 0
 
     def expire_step(self, now, Py_ssize_t sample):

@@ -9,6 +9,14 @@ anyone can see it (Redis's lazy expiry). The active cycle calls
 incremental scan of ``db->expires``, so every key with a TTL is visited once
 per pass no matter how the dict changes in between.
 
+WATCH support: ``watched`` maps each key some client WATCHes to the object
+that tracks those watches (``engine/transactions.py``). Every change this
+class makes to such a key — a write, a delete, a TTL set or dropped, a lazy
+or active expiry — calls ``watched[key].touched(keyspace, key)`` after the
+change, and command modules report in-place changes of a value (a field
+added to a hash) with ``signal_modified``: that is Redis's
+``signalModifiedKey``. With nothing watched it costs one truth test.
+
 Both modules export the same names with the same behaviour; ``minikv.backend``
 picks one. Values are opaque here: the command modules give them meaning.
 """
@@ -28,7 +36,7 @@ class Keyspace:
     """
 
     __slots__ = ("data", "expires", "clock_ms", "on_first_ttl", "on_expired", "ttl_armed",
-                 "hits", "misses", "expired", "_scan_keys", "_scan_pos")
+                 "hits", "misses", "expired", "watched", "_scan_keys", "_scan_pos")
 
     def __init__(self, clock_ms, on_first_ttl=None, on_expired=None):
         self.data = {}
@@ -40,6 +48,7 @@ class Keyspace:
         self.hits = 0
         self.misses = 0
         self.expired = 0
+        self.watched = {}
         self._scan_keys = []
         self._scan_pos = 0
 
@@ -90,10 +99,14 @@ class Keyspace:
         expires = self.expires
         if expires and key in expires:
             del expires[key]
+        if self.watched:
+            self.signal_modified(key)
 
     def replace(self, key, value):
         """Set ``key`` keeping its TTL (in-place updates, KEEPTTL). O(1)."""
         self.data[key] = value
+        if self.watched:
+            self.signal_modified(key)
 
     def store_with_expiry(self, key, value, when):
         """Set ``key`` to expire at ``when`` (absolute ms). O(1)."""
@@ -106,12 +119,16 @@ class Keyspace:
             self.ttl_armed = True
             if self.on_first_ttl is not None:
                 self.on_first_ttl()
+        if self.watched:
+            self.signal_modified(key)
 
     def persist(self, key):
         """Drop the TTL of ``key``; True if it had one."""
         expires = self.expires
         if expires and key in expires:
             del expires[key]
+            if self.watched:
+                self.signal_modified(key)
             return True
         return False
 
@@ -122,16 +139,34 @@ class Keyspace:
         expires = self.expires
         if expires and key in expires:
             del expires[key]
+        if self.watched:
+            self.signal_modified(key)
         return True
 
+    def signal_modified(self, key):
+        """Tell the watchers of ``key``, if any, that its value changed.
+
+        The methods here call it for their own writes; a command that
+        changes a value in place (HSET on an existing hash, APPEND to a
+        bytearray) calls it itself. O(1) when ``key`` is not watched.
+        """
+        watched = self.watched
+        if watched:
+            watchers = watched.get(key)
+            if watchers is not None:
+                watchers.touched(self, key)
+
     def clear(self):
+        """Empty the db. Watchers are not told here: FLUSHDB/FLUSHALL apply
+        Redis's rule for a whole db first (engine/transactions.py)."""
         self.data.clear()
         self.expires.clear()
         self._scan_keys = []
         self._scan_pos = 0
 
     def swap(self, other):
-        """Exchange contents with ``other`` (SWAPDB): clients keep their db."""
+        """Exchange contents with ``other`` (SWAPDB): clients keep their db,
+        and so do WATCHes (``watched`` stays; SWAPDB tells them first)."""
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
         self._scan_keys = other._scan_keys = []
@@ -149,6 +184,8 @@ class Keyspace:
         self.expired += 1
         if self.on_expired is not None:
             self.on_expired(self, key)
+        if self.watched:
+            self.signal_modified(key)
 
     def expire_step(self, now, sample):
         """Check up to ``sample`` keys with a TTL; delete the expired ones.

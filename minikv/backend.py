@@ -17,4 +17,15 @@ else:
         from minikv._pycore import Keyspace
         BACKEND = "pure"
 
-__all__ = ["Keyspace", "BACKEND"]
+# The ordered index of sorted sets (see minikv/_pyzset.py): the compiled
+# one when the compiled core provides it, else the pure-Python one.
+ScoreIndex = None
+if BACKEND == "compiled":
+    try:
+        from minikv._core import ScoreIndex
+    except ImportError:
+        pass
+if ScoreIndex is None:
+    from minikv._pyzset import ScoreIndex
+
+__all__ = ["Keyspace", "ScoreIndex", "BACKEND"]

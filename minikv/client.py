@@ -5,17 +5,31 @@ the engine under the store lock, and the raw reply goes through the same
 decoding and callbacks redis-py applies on a RESP2 connection — so return
 shapes and exception classes match a real ``redis.Redis``. There is no
 socket and no RESP encoding on the way.
+
+A client is one connection: a raw ``execute_command("MULTI")`` puts it in
+MULTI, where every method answers "QUEUED" until EXEC or DISCARD (its class
+switches to a queueing variant meanwhile, see minikv/pipeline.py). For
+batches and transactions use ``pipeline()`` and ``transaction()``.
 """
+import time
+import warnings
+
 from minikv.api.callbacks import RESPONSE_CALLBACKS
 from minikv.api.hashes import HashCommands
 from minikv.api.keys import KeyCommands
+from minikv.api.lists import ListCommands
+from minikv.api.pubsub import PubSubCommands
+from minikv.api.scripting import ScriptingCommands
 from minikv.api.server import ServerCommands
+from minikv.api.sets import SetCommands
+from minikv.api.sort import SortCommands
+from minikv.api.sorted_sets import SortedSetCommands
 from minikv.api.strings import StringCommands
 from minikv.engine.commands import dispatch
-from minikv.engine.errors import CommandError
+from minikv.engine.errors import ArrayWithErrors, CommandError
 from minikv.engine.session import Session
 from minikv.engine.store import Store
-from minikv.exceptions import DataError, error_from_reply
+from minikv.exceptions import DataError, WatchError, error_from_reply
 
 __all__ = ["Redis", "StrictRedis", "EMPTY_RESPONSE", "NEVER_DECODE"]
 
@@ -80,7 +94,8 @@ def make_decoder(encoding, errors):
     return decode
 
 
-class Redis(StringCommands, KeyCommands, HashCommands, ServerCommands):
+class Redis(StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands,
+            SortedSetCommands, SortCommands, ServerCommands, PubSubCommands, ScriptingCommands):
     """An embedded Redis with redis-py's API.
 
     >>> r = Redis()
@@ -154,38 +169,108 @@ class Redis(StringCommands, KeyCommands, HashCommands, ServerCommands):
     def set_response_callback(self, command, callback):
         self.response_callbacks[command] = callback
 
+    # -- pipelines and transactions ----------------------------------------
+    def pipeline(self, transaction=True, shard_hint=None):
+        """A ``minikv.pipeline.Pipeline``: queue commands, run them with
+        ``execute()``; atomically (MULTI/EXEC) unless ``transaction=False``."""
+        from minikv.pipeline import Pipeline  # pipeline.py builds on this module
+        return Pipeline(self, transaction, shard_hint)
+
+    def transaction(self, func, *watches, **kwargs):
+        """Call ``func(pipe)`` and execute the pipeline, WATCHing ``watches``;
+        start over on WatchError. Returns the EXEC replies, or ``func``'s
+        value with ``value_from_callable=True``. ``watch_delay`` seconds are
+        slept before each retry."""
+        shard_hint = kwargs.pop("shard_hint", None)
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        watch_delay = kwargs.pop("watch_delay", None)
+        with self.pipeline(True, shard_hint) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        time.sleep(watch_delay)
+                    continue
+
+    def watch(self, *names):
+        """As in redis-py, WATCH belongs to pipelines: this only warns."""
+        warnings.warn(DeprecationWarning("Call WATCH from a Pipeline object"))
+
+    def unwatch(self):
+        """As in redis-py, UNWATCH belongs to pipelines: this only warns."""
+        warnings.warn(DeprecationWarning("Call UNWATCH from a Pipeline object"))
+
     # -- generic command path ---------------------------------------------
     def execute_command(self, *args, **options):
         """Run any command by name, e.g. ``execute_command("SET", "k", "v")``."""
-        command_name = args[0]
-        encode = self._encode
-        if isinstance(command_name, str) and " " in command_name:
-            head = [part.encode() for part in command_name.split()]
-        else:
-            head = [encode(command_name)]
-        argv = head + [encode(arg) for arg in args[1:]]
+        argv = self._argv(args)
+        session = self._session
         try:
             with self._lock:
-                reply = dispatch(self._session, argv)
+                reply = dispatch(session, argv)
         except CommandError as exc:
             if EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
             raise error_from_reply(exc.text) from None
-        return self._finish(command_name, reply, options)
+        if session.multi is not None:
+            self._follow_multi()
+        return self._finish(args[0], reply, options)
+
+    def _argv(self, args):
+        """The command line as bytes, encoded as redis-py encodes it
+        ("CONFIG GET" as a name is two words)."""
+        command_name = args[0]
+        if command_name.__class__ is str and " " in command_name:
+            argv = [part.encode() for part in command_name.split()]
+            argv += map(self._encode, args[1:])
+            return argv
+        return list(map(self._encode, args))
+
+    def _follow_multi(self):
+        """The session entered MULTI: from now on every method queues."""
+        from minikv.pipeline import in_multi_class  # pipeline.py builds on this module
+        self.__class__ = in_multi_class(self.__class__)
+
+    def _callback(self, command_name):
+        callback = self.response_callbacks.get(command_name)
+        if callback is None and isinstance(command_name, str):
+            callback = self.response_callbacks.get(command_name.upper())
+        return callback
 
     def _finish(self, command_name, reply, options):
-        """Decode and apply the redis-py callback for ``command_name``."""
+        """Decode and apply the redis-py callback for ``command_name``.
+
+        Error replies inside an array (EXEC's) become exception instances, as
+        redis-py's parser makes them.
+        """
+        if reply.__class__ is ArrayWithErrors:
+            reply = _errors_to_exceptions(reply)
         if self._decode and NEVER_DECODE not in options:
             reply = self._decode_reply(reply)
         options.pop(EMPTY_RESPONSE, None)
         options.pop(NEVER_DECODE, None)
         options.pop("keys", None)
-        callback = self.response_callbacks.get(command_name)
-        if callback is None and isinstance(command_name, str):
-            callback = self.response_callbacks.get(command_name.upper())
+        callback = self._callback(command_name)
         if callback is not None:
             return callback(reply, **options)
         return reply
+
+
+def _errors_to_exceptions(reply):
+    converted = []
+    for item in reply:
+        cls = item.__class__
+        if cls is CommandError:
+            item = error_from_reply(item.text)
+        elif cls is ArrayWithErrors:
+            item = _errors_to_exceptions(item)
+        converted.append(item)
+    return converted
 
 
 StrictRedis = Redis

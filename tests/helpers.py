@@ -17,7 +17,8 @@ def kind(client):
 def snapshot(client, db_count=16):
     """Everything a keyspace holds, comparable across implementations.
 
-    Per db: key -> (type, value, has_ttl). TTL values themselves move with
+    Per db: key -> (type, value, has_ttl); sets as sorted lists, sorted sets
+    as (member, score) pairs in rank order. TTL values themselves move with
     time, so only their presence is compared here.
     """
     state = {}
@@ -34,8 +35,14 @@ def snapshot(client, db_count=16):
                 value = client.get(key)
             elif type_name == "hash":
                 value = client.hgetall(key)
+            elif type_name == "list":
+                value = client.lrange(key, 0, -1)
+            elif type_name == "set":
+                value = sorted(client.smembers(key))
+            elif type_name == "zset":
+                value = client.zrange(key, 0, -1, withscores=True)
             else:
-                value = type_name
+                raise AssertionError(f"snapshot does not know type {type_name!r}")
             entries[key] = (type_name, value, client.pttl(key) >= 0)
         state[db] = entries
     client.execute_command("SELECT", 0)

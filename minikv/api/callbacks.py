@@ -6,6 +6,7 @@ tuples). The table is keyed by the command name as the client method passes
 it ("SET", "CONFIG GET"). Only the shapes are copied from redis-py's
 behaviour; the functions are ours.
 """
+from minikv.api.sorted_sets import ZSET_CALLBACKS
 
 
 def _to_str(value):
@@ -28,6 +29,14 @@ def set_result(reply, **options):
     if options.get("get"):
         return reply
     return reply and _to_str(reply) == "OK"
+
+
+def as_set(reply, **options):
+    return set(reply) if reply else set()
+
+
+def as_tuple(reply, **options):
+    return tuple(reply) if reply else None
 
 
 def pairs_to_dict(reply, **options):
@@ -99,13 +108,30 @@ def ping_result(reply, **options):
     return _to_str(reply) == "PONG"
 
 
+def pairs_to_tuples(reply, **options):
+    """PUBSUB NUMSUB/SHARDNUMSUB: [name, count, ...] -> [(name, count), ...]."""
+    return list(zip(reply[0::2], reply[1::2]))
+
+
+def sort_groups(reply, **options):
+    """SORT with ``groups=n``: one n-tuple per element (GET values in order).
+    A STORE reply (the stored length) is returned as it is."""
+    size = options.get("groups")
+    if not size or not isinstance(reply, list) or not reply:
+        return reply
+    return list(zip(*[reply[i::size] for i in range(size)]))
+
+
 RESPONSE_CALLBACKS = {
+    **ZSET_CALLBACKS,
     **{name: as_bool for name in (
         "COPY EXPIRE EXPIREAT HEXISTS HMSET MOVE MSETNX PERSIST PSETEX "
-        "PEXPIRE PEXPIREAT RENAMENX SETEX SETNX").split()},
+        "PEXPIRE PEXPIREAT RENAMENX SETEX SETNX SMOVE").split()},
     **{name: as_float for name in ("HINCRBYFLOAT", "INCRBYFLOAT")},
+    **{name: as_tuple for name in ("BLPOP", "BRPOP")},
+    **{name: as_set for name in ("SDIFF", "SINTER", "SMEMBERS", "SUNION")},
     **{name: bool_ok for name in (
-        "FLUSHALL FLUSHDB MSET RENAME SELECT SWAPDB").split()},
+        "FLUSHALL FLUSHDB LSET LTRIM MSET RENAME SELECT SWAPDB UNWATCH WATCH").split()},
     "CONFIG SET": bool_ok,
     "CONFIG RESETSTAT": bool_ok,
     "CONFIG GET": config_get_result,
@@ -113,7 +139,100 @@ RESPONSE_CALLBACKS = {
     "HSCAN": hscan_result,
     "INFO": info_result,
     "PING": ping_result,
+    "PUBSUB NUMSUB": pairs_to_tuples,
+    "PUBSUB SHARDNUMSUB": pairs_to_tuples,
     "SET": set_result,
+    "SORT": sort_groups,
     "SCAN": scan_result,
+    "SCRIPT EXISTS": lambda reply, **options: [bool(item) for item in reply],
+    "SCRIPT FLUSH": bool_ok,
+    "SCRIPT KILL": bool_ok,
+    "SCRIPT LOAD": lambda reply, **options: _to_str(reply),
+    "SSCAN": scan_result,
     "TIME": time_result,
 }
+
+
+# -- RESP3 reply types -----------------------------------------------------------
+# redis-py 8 talks RESP3 by default and only reshapes a reply when a callback
+# exists for it; for commands whose RESP3 reply has its own type (maps,
+# doubles, pairs) it has none. So where no callback runs — the items of a raw
+# execute_command("EXEC") — replies come back as the RESP3 parser builds
+# them, and a command queued by a raw MULTI answers its "QUEUED" untouched.
+# ``resp3_reply`` turns the engine's RESP2-shaped reply into that form; the
+# checks are Redis 7.0's replies as redis-py parses them.
+def _has_word(argv, word):
+    return any(arg.upper() == word for arg in argv[2:])
+
+
+def _double(value):
+    return None if value is None else float(value)
+
+
+def _map(reply):
+    return dict(zip(reply[::2], reply[1::2])) if isinstance(reply, list) else reply
+
+
+def _score_pairs(reply):
+    return [[member, float(score)] for member, score in zip(reply[::2], reply[1::2])]
+
+
+def _with_scores(reply, argv):
+    return _score_pairs(reply) if _has_word(argv, b"WITHSCORES") else reply
+
+
+def _pop_pairs(reply, argv):
+    if len(argv) > 2:  # a count: one pair per element
+        return _score_pairs(reply)
+    return [reply[0], float(reply[1])] if reply else reply
+
+
+def _keyed_pairs(reply, argv):
+    return None if reply is None else [reply[0], _score_pairs(reply[1])]
+
+
+_RESP3_TYPES = {
+    b"HGETALL": lambda reply, argv: _map(reply),
+    b"CONFIG GET": lambda reply, argv: _map(reply),
+    b"LCS": lambda reply, argv: _map(reply) if _has_word(argv, b"IDX") else reply,
+    b"HRANDFIELD": lambda reply, argv: (
+        [list(pair) for pair in zip(reply[::2], reply[1::2])]
+        if _has_word(argv, b"WITHVALUES") else reply),
+    b"ZSCORE": lambda reply, argv: _double(reply),
+    b"ZINCRBY": lambda reply, argv: _double(reply),
+    b"ZADD": lambda reply, argv: _double(reply) if _has_word(argv, b"INCR") else reply,
+    b"ZMSCORE": lambda reply, argv: [_double(score) for score in reply],
+    b"ZPOPMIN": _pop_pairs,
+    b"ZPOPMAX": _pop_pairs,
+    b"BZPOPMIN": lambda reply, argv: None if reply is None else [
+        reply[0], reply[1], float(reply[2])],
+    b"BZPOPMAX": lambda reply, argv: None if reply is None else [
+        reply[0], reply[1], float(reply[2])],
+    b"ZMPOP": _keyed_pairs,
+    b"BZMPOP": _keyed_pairs,
+    **{name: _with_scores for name in (
+        b"ZRANGE", b"ZREVRANGE", b"ZRANGEBYSCORE", b"ZREVRANGEBYSCORE", b"ZUNION",
+        b"ZINTER", b"ZDIFF", b"ZRANDMEMBER")},
+}
+
+
+def _resp3_converter(argv):
+    name = argv[0].upper()
+    if name == b"CONFIG" and len(argv) > 1:
+        name += b" " + argv[1].upper()
+    return _RESP3_TYPES.get(name)
+
+
+def has_resp3_type(argv):
+    """Whether the reply to ``argv`` (encoded, name first) has a RESP3 type
+    of its own, so redis-py applies no callback to it."""
+    return _resp3_converter(argv) is not None
+
+
+def resp3_reply(argv, reply):
+    """The reply to ``argv`` as redis-py's RESP3 parser would give it.
+    Errors (exception instances) pass through."""
+    convert = _resp3_converter(argv)
+    if convert is None or isinstance(reply, Exception):
+        return reply
+    return convert(reply, argv)

@@ -18,10 +18,22 @@ redis-py's RESP2 parser produces before its callbacks: bytes for bulk and
 status strings, int, None for nil, lists; errors are raised as
 ``CommandError``. A handler validates every argument before it mutates
 anything.
+
+Inside MULTI (``session.multi`` is a list) ``dispatch`` queues instead of
+running, as Redis's processCommand does: the command is looked up and its
+arity checked now — an unknown command or a wrong arity is answered with its
+error and makes the coming EXEC fail (EXECABORT) — and anything else is
+answered "QUEUED", except the commands that act on the transaction itself
+(EXEC, DISCARD, MULTI, WATCH), which run at once.
 """
+from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError, unknown_command, unknown_subcommand, wrong_arity
 
-__all__ = ["Command", "COMMANDS", "command", "dispatch", "lookup"]
+__all__ = ["Command", "COMMANDS", "QUEUED", "command", "dispatch", "lookup"]
+
+QUEUED = b"QUEUED"
+# Redis's processCommand list of commands that MULTI does not queue.
+_NOT_QUEUED = frozenset(("exec", "discard", "multi", "watch", "quit", "reset"))
 
 
 class Command:
@@ -87,7 +99,29 @@ def lookup(argv):
     return cmd, argv[1:]
 
 
-def dispatch(client, argv):
-    """Run one command (store lock held by the caller) and return its reply."""
-    cmd, args = lookup(argv)
-    return cmd.handler(client, args)
+def dispatch(session, argv):
+    """Run one command (store lock held by the caller) and return its reply.
+
+    Clients blocked on keys the command made ready are served right after
+    it, before the lock is released (Redis's handleClientsBlockedOnKeys);
+    the command's own reply is computed first (LPUSH counts the elements
+    before a waiter pops one).
+    """
+    if session.multi is None:
+        cmd, args = lookup(argv)
+    else:
+        # Inside MULTI: queue, unless the command acts on the transaction.
+        try:
+            cmd, args = lookup(argv)
+        except CommandError:
+            session.multi_failed = True
+            raise
+        if cmd.name not in _NOT_QUEUED:
+            session.multi.append((cmd, args))
+            return QUEUED
+    try:
+        return cmd.handler(session, args)
+    finally:
+        store = session.store
+        if store.blocked.ready:
+            serve_ready_keys(store)

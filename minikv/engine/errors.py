@@ -39,7 +39,21 @@ LONG_RANGE = ("ERR value is out of range, value must between -922337203685477580
 EXPIRE_FLAGS = "ERR NX and XX, GT or LT options at the same time are not compatible"
 GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
 COUNT_POSITIVE = "ERR value is out of range, must be positive"
+SCORES_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
 INT_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647"
+# blocking commands and lists
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_GREATER_THAN_ZERO = "ERR count should be greater than 0"
+INDEX_RANGE = "ERR index out of range"
+LPOS_RANK_ZERO = ("ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
+                  "second ... or use negative to start from the end of the list")
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+# SINTERCARD (and ZINTERCARD)
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
 LFU_NOT_SELECTED = (
     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
     "Please note that when switching between policies at runtime LRU and LFU data "
@@ -50,6 +64,34 @@ LRU_NOT_SELECTED = (
     "Please note that when switching between policies at runtime LRU and LFU data "
     "will take some time to adjust."
 )
+
+
+# transactions
+MULTI_NESTED = "ERR MULTI calls can not be nested"
+EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
+DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
+WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed"
+EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+# scripting (EVAL, SCRIPT)
+NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
+NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."
+SCRIPT_FLUSH_MODE = "ERR SCRIPT FLUSH only support SYNC|ASYNC option"
+SCRIPT_DEBUG_MODE = "ERR Use SCRIPT DEBUG YES/SYNC/NO"
+SCRIPT_NOT_BUSY = "NOTBUSY No scripts in execution right now."
+SCRIPT_UNKILLABLE = ("UNKILLABLE Sorry the script already executed write commands against the "
+                     "dataset. You can either wait the script termination or kill the server in "
+                     "a hard way using the SHUTDOWN NOSAVE command.")
+SCRIPT_WRITE_FLAG_RO = "ERR Can not execute a script with write flag using *_ro command."
+LUA_NOT_INSTALLED = ("ERR Lua scripting needs the optional 'lupa' package, which is not "
+                     "installed: pip install 'minikv[lua]'")
+
+
+class ArrayWithErrors(list):
+    """An array reply some of whose items are error replies (``CommandError``
+    instances, possibly inside nested arrays), as EXEC's reply can be. A plain
+    list reply never holds errors, so the client converts only this type."""
+
+    __slots__ = ()
 
 
 def wrong_arity(name):

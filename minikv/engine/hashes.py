@@ -63,7 +63,11 @@ def _hash_for_write(ks, key):
 
 
 def _new_hash(ks, key):
-    """An empty hash stored at the (missing) ``key``; the caller fills it at once."""
+    """An empty hash stored at the (missing) ``key``; the caller fills it at once.
+
+    Storing it tells WATCH; a write to an existing hash changes it in place
+    and calls ``ks.signal_modified`` (Redis signals every HSET, even one that
+    changes nothing, and HDEL/HSETNX only when they change the hash)."""
     created = Hash()
     ks.replace(key, created)
     return created
@@ -89,6 +93,8 @@ def set_field(ks, config, key, field, value):
     hash_value = _hash_for_write(ks, key)
     if hash_value is None:
         hash_value = _new_hash(ks, key)
+    else:
+        ks.signal_modified(key)
     size = len(hash_value)
     hash_value[field] = value
     if not hash_value.hashtable:
@@ -102,6 +108,8 @@ def set_fields(ks, config, key, pairs):
     hash_value = _hash_for_write(ks, key)
     if hash_value is None:
         hash_value = _new_hash(ks, key)
+    else:
+        ks.signal_modified(key)
     size = len(hash_value)
     hash_value.update(zip(pairs[::2], pairs[1::2]))
     if not hash_value.hashtable:
@@ -116,6 +124,8 @@ def _store_field(ks, config, key, hash_value, field, value):
     """Store one computed value; ``hash_value`` None means the key is missing."""
     if hash_value is None:
         hash_value = _new_hash(ks, key)
+    else:
+        ks.signal_modified(key)
     hash_value[field] = value
     if not hash_value.hashtable:
         _note_stored(hash_value, config, field, value)
@@ -204,6 +214,8 @@ def cmd_hdel(session, args):
         hash_value.pop(field, None)
     if not hash_value:
         ks.delete(key)
+    elif len(hash_value) != size:
+        ks.signal_modified(key)
     return size - len(hash_value)
 
 

@@ -47,6 +47,7 @@ import itertools
 import random
 
 from minikv.engine.args import int_arg, keyword
+from minikv.engine.blocking import signal_key_ready
 from minikv.engine.commands import command
 from minikv.engine.errors import (
     DB_INDEX, EXPIRE_FLAGS, GT_AND_LT, INT_RANGE, LFU_NOT_SELECTED, LRU_NOT_SELECTED,
@@ -275,7 +276,7 @@ def cmd_keys(session, args):
     match_all = pattern == b"*"
     ks = session.ks
     expires = ks.expires
-    now = session.store.clock.ms()
+    now = ks.clock_ms()  # the keyspace's clock: frozen during EXEC, like lookups
     reply = []
     for key in ks.data:
         if match_all or glob_match(pattern, key):
@@ -359,8 +360,10 @@ def cmd_randomkey(session, args):
 
 
 # -- renaming, copying, moving -----------------------------------------------
-def _rename(ks, source, destination, nx):
-    """RENAME/RENAMENX: True if renamed. The TTL travels with the value."""
+def _rename(session, source, destination, nx):
+    """RENAME/RENAMENX: True if renamed. The TTL travels with the value;
+    clients blocked on the destination are served from it."""
+    ks = session.ks
     value = ks.lookup(source)
     if value is None:
         raise CommandError(NO_SUCH_KEY)
@@ -376,20 +379,21 @@ def _rename(ks, source, destination, nx):
         ks.store(destination, value)
     else:
         ks.store_with_expiry(destination, value, when)
+    signal_key_ready(session.store, session.db, destination)
     return True
 
 
 # RENAME key newkey
 @command("rename", 3, "write")
 def cmd_rename(session, args):
-    _rename(session.ks, args[0], args[1], False)
+    _rename(session, args[0], args[1], False)
     return OK
 
 
 # RENAMENX key newkey
 @command("renamenx", 3, "write fast")
 def cmd_renamenx(session, args):
-    return 1 if _rename(session.ks, args[0], args[1], True) else 0
+    return 1 if _rename(session, args[0], args[1], True) else 0
 
 
 def _database(session, data):
@@ -434,6 +438,8 @@ def cmd_copy(session, args):
         target.store(destination, duplicate)
     else:
         target.store_with_expiry(destination, duplicate, when)
+    store = session.store
+    signal_key_ready(store, store.dbs.index(target), destination)
     return 1
 
 
@@ -454,6 +460,8 @@ def cmd_move(session, args):
     else:
         target.store_with_expiry(key, value, when)
     ks.delete(key)
+    store = session.store
+    signal_key_ready(store, store.dbs.index(target), key)
     return 1
 
 

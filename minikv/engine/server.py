@@ -9,7 +9,8 @@ layout ("# Section" headers, "field:value" lines, CRLF, a blank line between
 sections) so redis-py's parser turns it into the same dict shapes. The
 sections are server, clients, memory, stats and keyspace; a section minikv
 does not produce is skipped, as Redis skips unknown section names.
-``connected_clients`` counts the live clients (sessions) of the store. There
+``connected_clients`` counts the live clients (sessions) of the store,
+``blocked_clients`` the calls waiting in BLPOP and friends. There
 is no total_commands_processed: the client's fast paths bypass the command
 table and nothing counts them, and a made-up number would be worse than none.
 
@@ -29,7 +30,9 @@ from itertools import islice
 from sys import getsizeof
 
 from minikv.backend import BACKEND
+from minikv.engine.blocking import signal_database
 from minikv.engine.commands import command
+from minikv.engine.transactions import touch_all_watched_keys
 from minikv.engine.errors import (
     DB_INDEX, INT_RANGE, INVALID_FIRST_DB_INDEX, INVALID_SECOND_DB_INDEX, NOT_INTEGER, SYNTAX,
     CommandError, wrong_arity,
@@ -106,8 +109,14 @@ def cmd_swapdb(session, args):
     if not (0 <= first < len(dbs) and 0 <= second < len(dbs)):
         raise CommandError(DB_INDEX)
     if first != second:
-        # Contents move, the Keyspace objects stay: every session keeps its index.
+        # Contents move, the Keyspace objects stay: every session keeps its index,
+        # and so do blocked clients, who may now find their keys (Redis 7.0),
+        # and WATCHes, which see the keys change in both dbs.
+        touch_all_watched_keys(dbs[first], dbs[second])
+        touch_all_watched_keys(dbs[second], dbs[first])
         dbs[first].swap(dbs[second])
+        signal_database(session.store, first)
+        signal_database(session.store, second)
     return OK
 
 
@@ -121,6 +130,7 @@ def _flush_mode(args):
 @command("flushdb", -1, "write")
 def cmd_flushdb(session, args):
     _flush_mode(args)
+    touch_all_watched_keys(session.ks)
     session.ks.clear()
     return OK
 
@@ -244,7 +254,7 @@ def _server_section(store):
 
 
 def _clients_section(store):
-    return [("connected_clients", len(store.sessions))]
+    return [("connected_clients", len(store.sessions)), ("blocked_clients", len(store.blocked))]
 
 
 def _memory_section(store):

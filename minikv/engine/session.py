@@ -1,19 +1,39 @@
 """Per-connection state: which store and database a client talks to.
 
-A ``Session`` is what Redis calls a client: it selects a database and will
-carry transaction and subscription state. Command handlers receive it as
-their first argument; the keyspace of the selected db is ``session.ks``.
+A ``Session`` is what Redis calls a client: it selects a database and
+carries the transaction state. Command handlers receive it as their first
+argument; the keyspace of the selected db is ``session.ks``.
+
+Transaction state (engine/transactions.py reads and writes it):
+
+- ``multi``: None outside MULTI; inside, the list of queued (Command, args).
+- ``multi_failed``: a command was rejected while queueing (Redis's
+  CLIENT_DIRTY_EXEC): EXEC will answer EXECABORT.
+- ``watches``: the ``WatchState`` of this session's WATCHed keys, created by
+  its first WATCH.
+- ``deny_blocking``: set while EXEC runs the queue (and while a script
+  runs): a blocking command must answer as if it timed out at once instead
+  of waiting (Redis's CLIENT_DENY_BLOCKING).
 """
-from minikv.engine.errors import CommandError, DB_INDEX
+from minikv.engine.errors import DB_INDEX, CommandError
 
 
 class Session:
-    __slots__ = ("store", "db", "ks", "__weakref__")
+    __slots__ = ("store", "db", "ks", "multi", "multi_failed", "watches", "deny_blocking",
+                 "__weakref__")
 
-    def __init__(self, store, db=0):
+    def __init__(self, store, db=0, register=True):
+        """``register=False`` leaves the session out of INFO's connected_clients
+        (a pipeline's session borrows its client's place, as a pooled
+        connection does in redis-py)."""
         self.store = store
+        self.multi = None
+        self.multi_failed = False
+        self.watches = None
+        self.deny_blocking = False
         self.select(db)
-        store.sessions.add(self)
+        if register:
+            store.sessions.add(self)
 
     def select(self, db):
         dbs = self.store.dbs

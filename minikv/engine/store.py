@@ -5,9 +5,20 @@ It owns 16 ``Keyspace`` objects (one per logical db), one ``threading.Lock``
 held for the whole of every command, the clock every expiry reads, the
 server configuration CONFIG GET/SET see, and the active-expiry thread.
 
+Blocked calls (BLPOP and friends) are registered in ``blocked``
+(engine/blocking.py); a manual clock's moves end the waits it timed out.
+WATCHes live in each keyspace's ``watched`` (engine/transactions.py);
+``orphaned_watches`` holds those of sessions dropped while the lock was
+busy, for the next WATCH or EXEC to release.
+Pub/sub subscriptions live in ``pubsub`` (engine/pubsub.py):
+``store.pubsub.publish(channel, message)`` -> receivers, with the lock held.
+Lua scripts and their interpreter live in ``scripts`` (engine/scripting.py).
+
 Fork safety: before ``os.fork()`` every live store's lock is taken, and it is
 released in both parent and child afterwards, so a child never inherits a
-store frozen in the middle of another thread's command.
+store frozen in the middle of another thread's command. The child also
+forgets the blocked calls: their threads did not survive the fork, and a push
+there must not hand elements to them.
 """
 import os
 import threading
@@ -17,8 +28,11 @@ import weakref
 from minikv.backend import Keyspace
 from minikv.clock import SystemClock
 from minikv.engine import expiry
+from minikv.engine.blocking import BlockedClients
 from minikv.engine.config import Config
+from minikv.engine.pubsub import PubSubBus
 from minikv.engine.scan import ScanCursors
+from minikv.engine.transactions import touch_all_watched_keys
 
 DATABASES = 16
 
@@ -37,6 +51,14 @@ class Store:
         self.scans = ScanCursors()
         self.expirer = expiry.ActiveExpirer(self)
         self.stats = Stats(expired_keys=0)
+        self.blocked = BlockedClients(self.clock)
+        self.orphaned_watches = []
+        # Channel and pattern subscriptions (engine/pubsub.py); publishing
+        # through it never blocks, so it is safe with the lock held.
+        self.pubsub = PubSubBus()
+        # Lua state and script cache (engine/scripting.py), made by the first
+        # scripting command; it holds no reference back to the store.
+        self.scripts = None
         # Keyspaces must not reference the store (no cycle: a dropped store
         # is freed at once, and its expiry thread ends).
         self.dbs = [Keyspace(self.clock.ms, self.expirer.ensure_running, self.stats.count_expired)
@@ -66,8 +88,10 @@ class Store:
             return True
 
     def clock_moved(self):
-        """A manual clock moved: let a running active cycle look at once."""
+        """A manual clock moved: let a running active cycle look at once,
+        and time out the blocked calls whose deadline it passed."""
         self.expirer.wake()
+        self.blocked.clock_moved(self)
 
     def active_expire_cycle(self, budget_seconds=0.025):
         """Run one adaptive expiry cycle now (the thread calls this too)."""
@@ -91,6 +115,7 @@ class Store:
     # -- keyspace-wide operations --------------------------------------
     def flushall(self):
         for ks in self.dbs:
+            touch_all_watched_keys(ks)
             ks.clear()
 
 
@@ -117,7 +142,13 @@ def _unlock_all_stores():
     _locked_at_fork = []
 
 
+def _reset_stores_in_child():
+    for store in _locked_at_fork:
+        store.blocked.forget_all()
+    _unlock_all_stores()
+
+
 _locked_at_fork = []
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_lock_all_stores, after_in_parent=_unlock_all_stores,
-                        after_in_child=_unlock_all_stores)
+                        after_in_child=_reset_stores_in_child)

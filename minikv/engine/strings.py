@@ -3,7 +3,10 @@
 A string value is ``bytes``, or ``bytearray`` after an in-place APPEND or
 SETRANGE (Redis's "raw" encoding, and amortised O(1) appends). Integers are
 stored as their decimal text, as Redis replies them; INCR and friends parse
-with Redis's strict rules on every call. The typed helpers (``get_string``,
+with Redis's strict rules on every call. Writes through the keyspace's
+methods tell WATCH by themselves; an in-place edit of a bytearray calls
+``ks.signal_modified`` (Redis signals every APPEND, and every SETRANGE with
+a non-empty value). The typed helpers (``get_string``,
 ``set_string``, ``incr_by``) are what both the command handlers here and the
 client's fast paths call, so each rule lives in one place.
 """
@@ -314,8 +317,11 @@ def cmd_append(client, args):
     _check_size(client.store, len(current) + len(tail))
     if current.__class__ is bytes:
         current = bytearray(current)
+        current += tail
         ks.replace(key, current)
-    current += tail
+    else:
+        current += tail
+        ks.signal_modified(key)
     return len(current)
 
 
@@ -370,15 +376,16 @@ def cmd_setrange(client, args):
     if not patch:
         return 0 if current is None else len(current)
     _check_size(client.store, offset + len(patch))
-    if current is None:
-        current = bytearray()
-        ks.replace(key, current)
-    elif current.__class__ is bytes:
-        current = bytearray(current)
-        ks.replace(key, current)
+    in_place = current.__class__ is bytearray
+    if not in_place:
+        current = bytearray() if current is None else bytearray(current)
     if len(current) < offset:
         current.extend(bytes(offset - len(current)))
     current[offset:offset + len(patch)] = patch
+    if in_place:
+        ks.signal_modified(key)
+    else:
+        ks.replace(key, current)
     return len(current)
 
 
