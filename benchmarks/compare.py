@@ -31,8 +31,11 @@ to read and a key with a TTL — so minikv's reads run with a non-empty expiry
 dict, as in any application that uses TTLs. Every operation writes its own
 key, so the operations don't disturb each other. Keys and values are ``str``,
 as application code passes them. The collection operations run on
-collections of 1k and 1M elements filled before timing (SET_SIZES) and
-leave them as they found them. EVALSHA runs a three-command Lua script
+collections of 1k and 1M elements filled before timing (SET_SIZES,
+LIST_SIZES, ZSET_SIZES; redis-py and fakeredis get 10,000 members per
+call) and leave them as they found them, except ZINCRBY, which keeps
+raising one member's score. The floor of a sorted set is a dict plus a
+``sortedcontainers.SortedList`` of (score, member) pairs. EVALSHA runs a three-command Lua script
 (SET, INCR, GET) loaded beforehand with SCRIPT LOAD; fakeredis and minikv
 run it with lupa (the ``lua`` extra), redis-server with its own Lua.
 
@@ -82,11 +85,18 @@ COLLECTION_TARGETS = [
     ("SADD+SREM (1k set)", "SADD+SREM (1M set)"),
     ("SISMEMBER (1k set)", "SISMEMBER (1M set)"),
     ("LPUSH+LPOP (1k list)", "LPUSH+LPOP (1M list)"),
+    ("ZADD+ZREM (1k zset)", "ZADD+ZREM (1M zset)"),
+    ("ZINCRBY (1k zset)", "ZINCRBY (1M zset)"),
+    ("ZRANK (1k zset)", "ZRANK (1M zset)"),
+    ("ZSCORE (1k zset)", "ZSCORE (1M zset)"),
+    ("ZREVRANGE 0 9 WITHSCORES (1k zset)", "ZREVRANGE 0 9 WITHSCORES (1M zset)"),
 ]
 # Sets the collection operations run on: key -> number of members.
 SET_SIZES = {"set:1k": 1_000, "set:1M": 1_000_000}
 # Lists the list operations run on: key -> number of elements.
 LIST_SIZES = {"list:1k": 1_000, "list:1M": 1_000_000}
+# Sorted sets the zset operations run on: key -> members (member:i scores i).
+ZSET_SIZES = {"zset:1k": 1_000, "zset:1M": 1_000_000}
 
 # The Lua script EVALSHA times: three commands, SET, INCR and GET.
 SCRIPT3 = ("redis.call('set', KEYS[1], ARGV[1]) redis.call('incr', KEYS[2]) "
@@ -111,6 +121,10 @@ STATE = {
     "M_NEW": "member:new",
     "L_1K": "list:1k",
     "L_1M": "list:1M",
+    "Z_1K": "zset:1k",
+    "Z_1M": "zset:1M",
+    "Z_IN": "member:500",
+    "Z_INCR": "member:700",
     "K_SCRIPT": "script:value",
     "K_SCRIPT_N": "script:counter",
     "SCRIPT3_SHA": hashlib.sha1(SCRIPT3.encode()).hexdigest(),
@@ -120,6 +134,24 @@ STATE = {
 }
 # Operations whose statement does several of them: the time is divided.
 OPS_PER_STATEMENT = {"PIPELINE 100 SET (per SET)": 100}
+
+# Sorted set operations, as (name, statement, floor) with ``{z}`` standing for
+# the key. ZADD of a new member is followed by ZREM of it, so the set keeps
+# its size. The floor holds (dict, SortedList of (score, member)) per key.
+ZSET_OPERATIONS = [
+    ("ZADD+ZREM", "c.zadd({z}, {{M_NEW: 250.5}}); c.zrem({z}, M_NEW)",
+     "with lock: zs, zl = d[{z}]; zs[M_NEW] = 250.5; zl.add((250.5, M_NEW))\n"
+     "with lock: zs, zl = d[{z}]; zl.remove((zs.pop(M_NEW), M_NEW))"),
+    ("ZINCRBY", "c.zincrby({z}, 1, Z_INCR)",
+     "with lock: zs, zl = d[{z}]; old = zs[Z_INCR]; zl.remove((old, Z_INCR)); "
+     "zs[Z_INCR] = old + 1; zl.add((old + 1, Z_INCR))"),
+    ("ZRANK", "c.zrank({z}, Z_IN)",
+     "with lock: zs, zl = d[{z}]; zl.bisect_left((zs[Z_IN], Z_IN))"),
+    ("ZSCORE", "c.zscore({z}, Z_IN)",
+     "with lock: d[{z}][0].get(Z_IN)"),
+    ("ZREVRANGE 0 9 WITHSCORES", "c.zrevrange({z}, 0, 9, withscores=True)",
+     "with lock: [(m, s) for s, m in reversed(d[{z}][1][-10:])]"),
+]
 
 # (operation, statement on a redis-py-style client ``c``, floor statement).
 # The floor keeps strings in ``d`` and absolute expiry milliseconds in ``e``.
@@ -157,6 +189,10 @@ OPERATIONS = [
      "with lock: d[L_1K].appendleft(V)\nwith lock: d[L_1K].popleft()"),
     ("LPUSH+LPOP (1M list)", "c.lpush(L_1M, V); c.lpop(L_1M)",
      "with lock: d[L_1M].appendleft(V)\nwith lock: d[L_1M].popleft()"),
+    # Sorted sets: each of ZSET_OPERATIONS on the 1k and on the 1M set.
+    *[(f"{name} ({label} zset)", statement.format(z=key), floor.format(z=key))
+      for name, statement, floor in ZSET_OPERATIONS
+      for label, key in (("1k", "Z_1K"), ("1M", "Z_1M"))],
     # The floor of a batch: one lock for all of it.
     ("PIPELINE 100 SET (per SET)",
      "p = c.pipeline(transaction=False)\nfor k in P_KEYS: p.set(k, V)\np.execute()",
@@ -192,6 +228,13 @@ def set_members(size):
         yield [f"member:{i}" for i in range(start, min(size, start + 10_000))]
 
 
+def zset_chunks(size):
+    """The pairs of a benchmark sorted set (member:i scores i), as mappings
+    of at most 10,000 pairs: one ZADD each."""
+    for chunk in set_members(size):
+        yield {member: int(member[7:]) for member in chunk}
+
+
 def prepare_client(client):
     """Give a client the shared starting state; returns ops it cannot run."""
     client.set(STATE["K_GET"], STATE["V"])
@@ -211,6 +254,9 @@ def prepare_client(client):
     for key, size in LIST_SIZES.items():
         for chunk in set_members(size):  # the same strings serve as elements
             client.rpush(key, *chunk)
+    for key, size in ZSET_SIZES.items():
+        for chunk in zset_chunks(size):
+            client.zadd(key, chunk)
     return unavailable
 
 
@@ -235,6 +281,8 @@ def measure_client(client, settings):
 
 def measure_floor(settings):
     """µs/op for the dict + Lock floor."""
+    from sortedcontainers import SortedList
+
     namespace = dict(STATE, lock=threading.Lock(), time_ns=time.time_ns)
     namespace["d"] = {STATE["K_GET"]: STATE["V"], STATE["K_TTL"]: STATE["V"],
                       STATE["H_GET"]: {STATE["F"]: STATE["V"]}}
@@ -242,6 +290,11 @@ def measure_floor(settings):
         namespace["d"][key] = {member for chunk in set_members(size) for member in chunk}
     for key, size in LIST_SIZES.items():
         namespace["d"][key] = deque(item for chunk in set_members(size) for item in chunk)
+    for key, size in ZSET_SIZES.items():
+        scores = {member: float(score) for chunk in zset_chunks(size)
+                  for member, score in chunk.items()}
+        namespace["d"][key] = (scores, SortedList((score, member)
+                                                  for member, score in scores.items()))
     namespace["e"] = {STATE["K_TTL"]: time.time_ns() // 1000000 + 3600000}
     return {name: time_statement(floor, namespace, *settings) / OPS_PER_STATEMENT.get(name, 1)
             for name, _, floor in OPERATIONS}, {}

@@ -169,6 +169,73 @@ def test_floor_lpush_lpop(benchmark, label):
     assert benchmark(lpush_lpop) == VALUE
 
 
+# -- sorted sets at two sizes: O(log n) must look flat from 1k to 1M ---------
+ZSET_SIZES = {"1k": 1_000, "1M": 1_000_000}
+ZSET_MEMBER = "member:500"
+ZSET_INCR_MEMBER = "member:700"
+
+
+def zset_key(label):
+    return f"zset:{label}"
+
+
+@pytest.fixture(scope="module")
+def zsets_client():
+    """One client holding a sorted set of each size (member:i scores i),
+    filled once for the module with 10,000 pairs per ZADD."""
+    client = minikv.Redis()
+    for label, size in ZSET_SIZES.items():
+        for start in range(0, size, 10_000):
+            client.zadd(zset_key(label), {f"member:{i}": i
+                                          for i in range(start, min(size, start + 10_000))})
+    yield client
+    client.close()
+
+
+@pytest.mark.benchmark(group="ZADD+ZREM")
+@pytest.mark.parametrize("label", ZSET_SIZES)
+def test_zadd_zrem(benchmark, zsets_client, label):
+    """ZADD of a new member, then ZREM of it: the set keeps its size."""
+    benchmark.extra_info["backend"] = minikv.BACKEND
+    key = zset_key(label)
+
+    def zadd_zrem():
+        zsets_client.zadd(key, {NEW_MEMBER: 250.5})
+        return zsets_client.zrem(key, NEW_MEMBER)
+
+    assert benchmark(zadd_zrem) == 1
+    assert zsets_client.zcard(key) == ZSET_SIZES[label]
+
+
+@pytest.mark.benchmark(group="ZINCRBY")
+@pytest.mark.parametrize("label", ZSET_SIZES)
+def test_zincrby(benchmark, zsets_client, label):
+    benchmark.extra_info["backend"] = minikv.BACKEND
+    assert benchmark(zsets_client.zincrby, zset_key(label), 1, ZSET_INCR_MEMBER) > 700
+
+
+@pytest.mark.benchmark(group="ZRANK")
+@pytest.mark.parametrize("label", ZSET_SIZES)
+def test_zrank(benchmark, zsets_client, label):
+    benchmark.extra_info["backend"] = minikv.BACKEND
+    assert benchmark(zsets_client.zrank, zset_key(label), ZSET_MEMBER) == 500
+
+
+@pytest.mark.benchmark(group="ZSCORE")
+@pytest.mark.parametrize("label", ZSET_SIZES)
+def test_zscore(benchmark, zsets_client, label):
+    benchmark.extra_info["backend"] = minikv.BACKEND
+    assert benchmark(zsets_client.zscore, zset_key(label), ZSET_MEMBER) == 500.0
+
+
+@pytest.mark.benchmark(group="ZREVRANGE 0 9 WITHSCORES")
+@pytest.mark.parametrize("label", ZSET_SIZES)
+def test_zrevrange_top_10(benchmark, zsets_client, label):
+    benchmark.extra_info["backend"] = minikv.BACKEND
+    top = benchmark(zsets_client.zrevrange, zset_key(label), 0, 9, withscores=True)
+    assert len(top) == 10 and top[0][1] >= top[-1][1]
+
+
 @pytest.mark.benchmark(group="GET")
 def test_floor_get(benchmark, floor):
     data, lock = floor

@@ -16,6 +16,7 @@ and the sorted-set commands use nothing else:
 
 - ``insert(score, member)``, ``remove(score, member)``: the pair must be
   absent / present (the member dict is the source of truth for that);
+  ``move(score, member, new_score)``: both at once;
 - ``rank(score, member)``: 0-based rank of a present pair;
 - ``by_rank(start, stop, reverse=False)``: the pairs of ranks
   ``start <= rank < stop`` as a list, ascending (descending if
@@ -34,6 +35,7 @@ and the sorted-set commands use nothing else:
 - ``len()``, iteration in order, ``_check()`` (the invariants, for tests).
 """
 import math
+from bisect import bisect_left, insort
 
 from sortedcontainers import SortedList
 
@@ -68,6 +70,29 @@ class ScoreIndex:
     def remove(self, score, member):
         self._pairs.remove((score, member))
 
+    def move(self, score, member, new_score):
+        """Give a present pair a new score: remove + insert in one step.
+
+        The pairs live in sorted sublists (``SortedList``'s documented
+        layout: ``_lists``, with ``_maxes`` holding each one's last pair). A
+        new score that keeps the pair between its neighbouring sublists is
+        re-placed inside its own sublist: no sublist changes size, so the
+        positional index needs no update — ZINCRBY's common case.
+        """
+        pairs = self._pairs
+        old, new = (score, member), (new_score, member)
+        lists, maxes = pairs._lists, pairs._maxes
+        pos = bisect_left(maxes, old)
+        if (pos == 0 or lists[pos - 1][-1] < new) \
+                and (pos + 1 == len(lists) or new < lists[pos + 1][0]):
+            sublist = lists[pos]
+            del sublist[bisect_left(sublist, old)]
+            insort(sublist, new)
+            maxes[pos] = sublist[-1]
+            return
+        pairs.remove(old)
+        pairs.add(new)
+
     def rank(self, score, member):
         return self._pairs.bisect_left((score, member))
 
@@ -79,11 +104,24 @@ class ScoreIndex:
 
     # -- ranges ----------------------------------------------------------------
     def by_rank(self, start, stop, reverse=False):
-        """Pairs of ranks [start, stop). O(log n + (stop - start))."""
-        pairs = self._pairs[start:stop]
+        """Pairs of ranks [start, stop). O(log n + (stop - start)); a range
+        within the first or the last sublist is sliced from it directly
+        (the top-10 and bottom-10 queries)."""
+        pairs = self._pairs
+        lists = pairs._lists
+        if not lists:
+            return []
+        last = lists[-1]
+        offset = len(pairs) - len(last)
+        if start >= offset:
+            found = last[start - offset:stop - offset]
+        elif stop <= len(lists[0]):
+            found = lists[0][start:stop]
+        else:
+            found = pairs[start:stop]
         if reverse:
-            pairs.reverse()
-        return pairs
+            found.reverse()
+        return found
 
     def delete_ranks(self, start, stop):
         """Remove the pairs of ranks [start, stop) and return them."""

@@ -192,6 +192,9 @@ class RoutedCommands:
     def zincrby(self, name, amount, value):
         return self.execute_command("ZINCRBY", name, amount, value)
 
+    def zrem(self, name, *values):
+        return self.execute_command("ZREM", name, *values)
+
     def zscore(self, name, value):
         return self.execute_command("ZSCORE", name, value)
 

@@ -392,6 +392,7 @@ ROUTED_CALLS = [
     ("zadd", ("z", {"a": 1}), {"gt": True}),
     ("zadd", ("z", {"a": "1e3"}), {"lt": True, "ch": True}),
     ("zincrby", ("z", 1.5, "a"), {}),
+    ("zrem", ("z", "a", "b"), {}),
     ("zscore", ("z", "a"), {}),
     ("zcard", ("z",), {}),
     ("zrank", ("z", "a"), {}),

@@ -1328,7 +1328,7 @@ def test_keyspace_hits_and_misses(r):
 # -- the index, directly -----------------------------------------------------------------------
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["insert", "remove", "pop_first", "pop_last",
-                                           "delete"]),
+                                           "delete", "move"]),
                           st.sampled_from([-math.inf, -1.5, -0.0, 0.0, 1.0, 2.0, math.inf]),
                           st.binary(max_size=3)), max_size=120))
 def test_score_index_matches_a_sorted_list_model(operations):
@@ -1339,6 +1339,9 @@ def test_score_index_matches_a_sorted_list_model(operations):
             if member in model:
                 index.remove(model[member], member)
             index.insert(score, member)
+            model[member] = score
+        elif operation == "move" and member in model:
+            index.move(model[member], member, score)
             model[member] = score
         elif operation == "remove" and member in model:
             index.remove(model.pop(member), member)
@@ -1368,6 +1371,42 @@ def test_score_index_matches_a_sorted_list_model(operations):
                           if (pair[0] > low if low_open else pair[0] >= low)
                           and (pair[0] < high if high_open else pair[0] <= high)]
                 assert expected[first:end] == inside
+
+
+def test_score_index_across_many_sublists():
+    """Thousands of pairs span several of SortedList's sublists: moves that
+    stay inside one and moves that cross, ranges at both ends and inside."""
+    rng = random.Random(7)
+    model = {b"m%d" % i: float(i) for i in range(6000)}
+    index = ScoreIndex((score, member) for member, score in model.items())
+    members = list(model)
+    for step in range(4000):
+        member = rng.choice(members)
+        action = rng.random()
+        if action < 0.4:
+            new = model[member] + rng.choice([0.25, -0.25, 3.0, 2500.0, -4000.0])
+            index.move(model[member], member, new)
+            model[member] = new
+        elif action < 0.7 and member in model:
+            index.remove(model.pop(member), member)
+            members.remove(member)
+        else:
+            fresh = b"n%d" % step
+            model[fresh] = rng.uniform(-100, 7000)
+            index.insert(model[fresh], fresh)
+            members.append(fresh)
+        if step % 500 == 0:
+            index._check()
+            expected = sorted((score, m) for m, score in model.items())
+            size = len(expected)
+            for start, stop in ((0, 10), (size - 10, size), (size // 2, size // 2 + 25),
+                                (5, size - 5), (size - 1, size)):
+                assert index.by_rank(start, stop) == expected[start:stop]
+                assert index.by_rank(start, stop, True) == expected[start:stop][::-1]
+            score, m = expected[size // 3]
+            assert index.rank(score, m) == size // 3
+    index._check()
+    assert list(index) == sorted((score, m) for m, score in model.items())
 
 
 @settings(max_examples=100, deadline=None)

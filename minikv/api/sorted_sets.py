@@ -4,11 +4,12 @@ Arguments are built as redis-py builds them (ZADD's mapping as score/member
 pairs after the flags, ``_zaggregate``'s key/weight dicts, ZRANGE ``desc``
 becoming ZREVRANGE, BZMPOP always sending COUNT), including redis-py's
 client-side DataErrors. The hot paths — ZADD of one pair without flags,
-ZINCRBY, ZSCORE, ZRANK/ZREVRANK, ZCARD and rank ranges (ZRANGE/ZREVRANGE by
-index) — call the engine helpers directly under the store lock, the same
-functions the handlers call, and build the Python reply without printing
-and re-reading scores (``float("%.17g" % x) == x`` for every double, so the
-result is identical). Everything else goes through ``execute_command``.
+ZINCRBY, ZREM, ZSCORE, ZRANK/ZREVRANK, ZCARD and index ranges (ZRANGE,
+ZREVRANGE) — call the engine helpers directly under the store lock, the
+same functions the handlers call, and build the Python reply without
+printing and re-reading scores (``float("%.17g" % x) == x`` for every
+double, so the result is identical). Everything else goes through
+``execute_command``.
 
 Reply shapes. ``ZSET_CALLBACKS`` gives the Python values a default
 ``redis.Redis()`` (redis-py 8: RESP3 on the wire, legacy response shapes)
@@ -26,7 +27,9 @@ from minikv.api.expiry_args import list_or_args
 from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError
 from minikv.engine.numbers import INT64_MAX, INT64_MIN
-from minikv.engine.zsets import add_member, incr_member, rank_of, rank_range, read_zset, score_of
+from minikv.engine.zsets import (
+    add_member, incr_member, rank_of, rank_range, read_zset, remove_members, score_of,
+)
 from minikv.exceptions import DataError, error_from_reply
 
 __all__ = ["SortedSetCommands", "ZSET_CALLBACKS"]
@@ -148,12 +151,26 @@ ZSET_CALLBACKS = {
 class SortedSetCommands:
     __slots__ = ()
 
-    def _key(self, name):
-        return name if name.__class__ is bytes else self._encode(name)
-
     # -- hot paths: straight to the engine, same rules as the handlers ----
     def zadd(self, name, mapping, nx=False, xx=False, ch=False, incr=False, gt=False,
              lt=False):
+        if mapping and len(mapping) == 1 and not (nx or xx or ch or incr or gt or lt):
+            (member, score), = mapping.items()
+            if score.__class__ is not float or score != score:
+                score = _fast_score(score)
+            if score is not None:
+                encode = self._encode
+                key = name if name.__class__ is bytes else encode(name)
+                member = member if member.__class__ is bytes else encode(member)
+                store = self.store
+                try:
+                    with self._lock:
+                        added = add_member(self._session, key, member, score)
+                        if store.blocked.ready:
+                            serve_ready_keys(store)
+                except CommandError as exc:
+                    raise error_from_reply(exc.text) from None
+                return added
         if not mapping:
             raise DataError("ZADD requires at least one element/score pair")
         if nx and xx:
@@ -165,20 +182,6 @@ class SortedSetCommands:
                             "element/score pair")
         if nx and (gt or lt):
             raise DataError("Only one of 'nx', 'lt', or 'gr' may be defined.")
-        if len(mapping) == 1 and not (nx or xx or ch or incr or gt or lt):
-            (member, score), = mapping.items()
-            score = _fast_score(score)
-            if score is not None:
-                key, member = self._key(name), self._key(member)
-                store = self.store
-                try:
-                    with self._lock:
-                        added = add_member(self._session, key, member, score)
-                        if store.blocked.ready:
-                            serve_ready_keys(store)
-                except CommandError as exc:
-                    raise error_from_reply(exc.text) from None
-                return added
         pieces = []
         options = {}
         if nx:
@@ -199,10 +202,13 @@ class SortedSetCommands:
         return self.execute_command("ZADD", name, *pieces, **options)
 
     def zincrby(self, name, amount, value):
-        increment = _fast_score(amount)
+        increment = amount if amount.__class__ is float and amount == amount \
+            else _fast_score(amount)
         if increment is None:
             return self.execute_command("ZINCRBY", name, amount, value)
-        key, member = self._key(name), self._key(value)
+        encode = self._encode
+        key = name if name.__class__ is bytes else encode(name)
+        member = value if value.__class__ is bytes else encode(value)
         store = self.store
         try:
             with self._lock:
@@ -213,8 +219,22 @@ class SortedSetCommands:
             raise error_from_reply(exc.text) from None
         return score
 
+    def zrem(self, name, *values):
+        if not values:
+            return self.execute_command("ZREM", name)  # Redis's arity error
+        encode = self._encode
+        key = name if name.__class__ is bytes else encode(name)
+        members = [value if value.__class__ is bytes else encode(value) for value in values]
+        try:
+            with self._lock:
+                return remove_members(self._session.ks, key, members)
+        except CommandError as exc:
+            raise error_from_reply(exc.text) from None
+
     def zscore(self, name, value):
-        key, member = self._key(name), self._key(value)
+        encode = self._encode
+        key = name if name.__class__ is bytes else encode(name)
+        member = value if value.__class__ is bytes else encode(value)
         try:
             with self._lock:
                 return score_of(self._session.ks, key, member)
@@ -226,7 +246,9 @@ class SortedSetCommands:
             pieces = [command_name, name, value, "WITHSCORE"]
             return self.execute_command(*pieces, withscore=withscore,
                                         score_cast_func=score_cast_func)
-        key, member = self._key(name), self._key(value)
+        encode = self._encode
+        key = name if name.__class__ is bytes else encode(name)
+        member = value if value.__class__ is bytes else encode(value)
         try:
             with self._lock:
                 return rank_of(self._session.ks, key, member, reverse)
@@ -240,7 +262,7 @@ class SortedSetCommands:
         return self._rank("ZREVRANK", name, value, withscore, score_cast_func, True)
 
     def zcard(self, name):
-        key = self._key(name)
+        key = name if name.__class__ is bytes else self._encode(name)
         try:
             with self._lock:
                 zset = read_zset(self._session.ks, key)
@@ -259,7 +281,7 @@ class SortedSetCommands:
                 pieces.append(b"WITHSCORES")
             return self.execute_command(*pieces, withscores=withscores,
                                         score_cast_func=score_cast_func, keys=[name])
-        key = self._key(name)
+        key = name if name.__class__ is bytes else self._encode(name)
         try:
             with self._lock:
                 pairs = rank_range(self._session.ks, key, start, end, reverse)
@@ -354,9 +376,6 @@ class SortedSetCommands:
         if not members:
             raise DataError("ZMSCORE members must be a non-empty list")
         return self.execute_command("ZMSCORE", key, *members, keys=[key])
-
-    def zrem(self, name, *values):
-        return self.execute_command("ZREM", name, *values)
 
     def zremrangebylex(self, name, min, max):
         return self.execute_command("ZREMRANGEBYLEX", name, min, max)

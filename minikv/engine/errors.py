@@ -54,6 +54,17 @@ LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
 # SINTERCARD (and ZINTERCARD)
 NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
 LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+# sorted sets
+ZADD_XX_AND_NX = "ERR XX and NX options at the same time are not compatible"
+ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
+ZADD_INCR_PAIRS = "ERR INCR option supports a single increment-element pair"
+SCORE_IS_NAN = "ERR resulting score is not a number (NaN)"
+SCORE_BOUND = "ERR min or max is not a float"
+LEX_BOUND = "ERR min or max not valid string range item"
+LIMIT_NEEDS_RANGE = ("ERR syntax error, LIMIT is only supported in combination with either "
+                     "BYSCORE or BYLEX")
+WITHSCORES_WITH_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
 LFU_NOT_SELECTED = (
     "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
     "Please note that when switching between policies at runtime LRU and LFU data "
@@ -109,6 +120,10 @@ def unknown_subcommand(sub, container):
 
 def invalid_expire(command):
     return f"ERR invalid expire time in '{command}' command"
+
+
+def no_input_keys(command):
+    return f"ERR at least 1 input key is needed for '{command}' command"
 
 
 def unsupported_option(option):

@@ -118,6 +118,8 @@ def add_member(ks, config, key, member):
     if set_value is None:
         set_value = Set()
         ks.store(key, set_value)
+    elif member not in set_value:
+        ks.signal_modified(key)  # WATCH: an existing set changes in place
     if not set_value.add(member):
         return 0
     if not set_value.hashtable and _outgrows_intset(config, len(set_value), (member,)):
@@ -131,7 +133,11 @@ def add_members(ks, config, key, members):
     if set_value is None:
         set_value = Set()
         ks.store(key, set_value)
-    added = set_value.update(members)
+        added = set_value.update(members)
+    else:
+        added = set_value.update(members)
+        if added:
+            ks.signal_modified(key)
     # Members already present in an intset are integers, so checking all of
     # the arguments is checking the new ones.
     if added and not set_value.hashtable \
@@ -148,6 +154,8 @@ def remove_members(ks, key, members):
     removed = set_value.difference_update(members)
     if not set_value:
         ks.delete(key)
+    elif removed:
+        ks.signal_modified(key)
     return removed
 
 
@@ -222,6 +230,8 @@ def cmd_smove(session, args):
         return 0
     if not source:
         ks.delete(source_key)
+    else:
+        ks.signal_modified(source_key)
     add_member(ks, session.store.config, destination_key, member)
     return 1
 
@@ -238,6 +248,7 @@ def _pop_many(ks, config, key, set_value, count):
     """
     survivors = len(set_value) - count
     if survivors * _SPOP_MOVE_STRATEGY_MUL > count:
+        ks.signal_modified(key)
         return [set_value.pop_random() for _ in range(count)]
     kept = set_value.random_sample(survivors)
     kept_set = new_set(config, kept)
@@ -259,6 +270,8 @@ def cmd_spop(session, args):
         member = set_value.pop_random()
         if not set_value:
             ks.delete(key)
+        else:
+            ks.signal_modified(key)
         return member
     count = int_arg(args[1], COUNT_POSITIVE)
     if count < 0:

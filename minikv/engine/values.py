@@ -262,10 +262,9 @@ class ZSet:
 
     def rescore(self, member, score):
         """Give a member of the set a new score."""
-        index = self.index
-        index.remove(self.scores[member], member)
-        index.insert(score, member)
-        self.scores[member] = score
+        scores = self.scores
+        self.index.move(scores[member], member, score)
+        scores[member] = score
 
     def discard(self, member):
         """Remove ``member``; True if it was there."""

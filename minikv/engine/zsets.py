@@ -7,7 +7,7 @@ insert, delete and rank, and O(log n + k) ranges of k members by rank, score
 or member. This module touches the index only through that interface
 (minikv/_pyzset.py), so the compiled skip list can replace it. Single-member
 updates (ZADD, ZINCRBY, ZREM) and queries (ZSCORE, ZRANK) are O(log n) or
-better; ZRANGE & co. are O(log n + k); ZCOUNT and ZLEXCOUNT are O(log n).
+better; ZRANGE & co. are O(log n + k); ZCOUNT is O(log n).
 
 Scores are C doubles, read as Redis reads them. A score or weight (ZADD,
 ZINCRBY, WEIGHTS) is ``getDoubleFromObject``: the whole string must be a
@@ -32,11 +32,17 @@ the result fits. Nothing else converts, and never back (as in Redis). A
 listpack stores a score as text, where "-0" becomes the integer 0: a
 listpack-encoded set therefore never holds -0.0 (a skiplist does).
 
-Lexicographic ranges are defined by Redis when all scores are equal. For a
-listpack Redis walks the entries from one end, and that is reproduced
-exactly for any scores (the walk is O(n) over at most the listpack limit);
-for a skiplist the index's bisection answers, as Redis's skip list descent
-does.
+Lexicographic ranges are defined by Redis when all scores are equal, but
+what Redis answers otherwise follows from how it looks, and that is kept
+where it is deterministic. A range is a walk: find the first member in range
+(the last one for the REV forms), step over LIMIT's offset, then take
+members until one is past the other bound. A listpack finds its start by
+scanning from its first entry (its last, for REV) — reproduced exactly for
+any scores, O(n) with n at most the listpack limit. A skiplist finds it by a
+descent comparing members only, which the index's ``lex_rank`` bisection
+mirrors (the same answer whenever the members in score order cross each
+bound once; otherwise Redis's own answer depends on its random levels).
+ZLEXCOUNT of a skiplist is a difference of two such ranks, O(log n).
 
 Keys. Writes mutate the set in place, so a key keeps its TTL; a new set is
 stored with ``ks.store``; a set left empty is deleted. The STORE forms
@@ -47,9 +53,12 @@ before its options). Reads count keyspace hits and misses as Redis's
 ``lookupKeyRead`` does, the sources of the STORE forms included.
 
 Blocking. BZPOPMIN, BZPOPMAX and BZMPOP pop at once when they can, else
-block through engine/blocking.py; every write that creates a set or adds
-members calls ``signal_key_ready`` so blocked clients are served right after
-it, first blocked first served.
+block through engine/blocking.py. A client only ever waits on keys that do
+not hold a sorted set, and in Redis 7.0 only a key *added* to the keyspace
+wakes waiters (an overwritten destination does not); so every write that
+creates a sorted set key — ZADD, ZINCRBY, the STORE forms onto a missing
+key — calls ``signal_key_ready``, and waiters are served right after it,
+first blocked first served.
 
 The typed helpers (``add_member``, ``score_of``, ``rank_of``,
 ``incr_member``, ``rank_range``...) are what both the handlers here and the
@@ -63,32 +72,18 @@ from minikv.engine.args import int_arg, keyword
 from minikv.engine.blocking import block_on_keys, parse_timeout, signal_key_ready
 from minikv.engine.commands import command
 from minikv.engine.errors import (
-    COUNT_GREATER_THAN_ZERO, COUNT_POSITIVE, LONG_RANGE, NOT_FLOAT, NUMKEYS_POSITIVE, SYNTAX,
-    VALUE_OUT_OF_RANGE, CommandError,
+    COUNT_GREATER_THAN_ZERO, COUNT_POSITIVE, LEX_BOUND, LIMIT_NEEDS_RANGE, LIMIT_NEGATIVE,
+    LONG_RANGE, NOT_FLOAT, NUMKEYS_POSITIVE, SCORE_BOUND, SCORE_IS_NAN, SYNTAX,
+    VALUE_OUT_OF_RANGE, WEIGHT_NOT_FLOAT, WITHSCORES_WITH_BYLEX, ZADD_GT_LT_NX,
+    ZADD_INCR_PAIRS, ZADD_XX_AND_NX, CommandError, no_input_keys,
 )
 from minikv.engine.glob import glob_match
 from minikv.engine.numbers import INT64_MAX, parse_int
 from minikv.engine.scan import parse_cursor
 from minikv.engine.values import Set, ZSet, wrong_type
 
-ZADD_XX_AND_NX = "ERR XX and NX options at the same time are not compatible"
-ZADD_GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible"
-ZADD_INCR_PAIRS = "ERR INCR option supports a single increment-element pair"
-SCORE_IS_NAN = "ERR resulting score is not a number (NaN)"
-SCORE_BOUND = "ERR min or max is not a float"
-LEX_BOUND = "ERR min or max not valid string range item"
-LIMIT_NEEDS_RANGE = ("ERR syntax error, LIMIT is only supported in combination with either "
-                     "BYSCORE or BYLEX")
-WITHSCORES_WITH_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
-WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
-LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
-
 _LONG_MAX = INT64_MAX
 _INF = math.inf
-
-
-def _no_input_keys(name):
-    return f"ERR at least 1 input key is needed for '{name}' command"
 
 
 # -- scores: reading and printing --------------------------------------------
@@ -404,18 +399,25 @@ def cmd_zincrby(session, args):
     return format_score(incr_member(session, args[0], args[2], increment))
 
 
-# ZREM key member [member ...]
-@command("zrem", -3, "write fast")
-def cmd_zrem(session, args):
-    ks = session.ks
-    key = args[0]
+def remove_members(ks, key, members):
+    """ZREM: how many of ``members`` were removed; an emptied set is
+    deleted. O(len(members) log n)."""
     zset = zset_for_write(ks, key)
     if zset is None:
         return 0
-    removed = sum(zset.discard(member) for member in args[1:])
+    discard = zset.discard
+    removed = 0
+    for member in members:
+        removed += discard(member)
     if not zset.scores:
         ks.delete(key)
     return removed
+
+
+# ZREM key member [member ...]
+@command("zrem", -3, "write fast")
+def cmd_zrem(session, args):
+    return remove_members(session.ks, args[0], args[1:])
 
 
 # -- single-member reads -----------------------------------------------------
@@ -594,11 +596,9 @@ def _limit_span(first, end, offset, count, reverse):
 
 
 # -- range replies -----------------------------------------------------------
-def rank_range(ks, key, start, stop, reverse):
-    """ZRANGE/ZREVRANGE by rank: (score, member) pairs in reply order. O(log n + k)."""
-    zset = read_zset(ks, key)
-    if zset is None:
-        return []
+def _rank_pairs(zset, start, stop, reverse):
+    """The (score, member) pairs of ZRANGE-style indexes ``start``..``stop``,
+    counted from the highest rank when ``reverse``, in reply order."""
     size = len(zset.scores)
     first, end = _rank_span(size, start, stop)
     if first >= end:
@@ -606,6 +606,12 @@ def rank_range(ks, key, start, stop, reverse):
     if reverse:
         first, end = size - end, size - first
     return zset.index.by_rank(first, end, reverse)
+
+
+def rank_range(ks, key, start, stop, reverse):
+    """ZRANGE/ZREVRANGE by rank: (score, member) pairs in reply order. O(log n + k)."""
+    zset = read_zset(ks, key)
+    return [] if zset is None else _rank_pairs(zset, start, stop, reverse)
 
 
 def _flat_reply(pairs, with_scores):
@@ -632,15 +638,9 @@ class _RangeRequest:
 
     def pairs(self, zset):
         """The (score, member) pairs of the range, in reply order."""
-        size = len(zset.scores)
         if self.by == b"RANK":
-            first, end = _rank_span(size, self.start, self.stop)
-            if first >= end:
-                return []
-            if self.reverse:
-                first, end = size - end, size - first
-            return zset.index.by_rank(first, end, self.reverse)
-        if self.offset > 0 and self.offset >= size:
+            return _rank_pairs(zset, self.start, self.stop, self.reverse)
+        if self.offset > 0 and self.offset >= len(zset.scores):
             return []
         if self.by == b"SCORE":
             first, end = _score_span(zset, self.bounds)
@@ -1114,7 +1114,7 @@ def _parse_set_operation(session, args, name, operation, store, cardinality_only
     """
     numkeys = int_arg(args[0])
     if numkeys < 1:
-        raise CommandError(_no_input_keys(name))
+        raise CommandError(no_input_keys(name))
     if numkeys > len(args) - 1:
         raise CommandError(SYNTAX)
     ks = session.ks
