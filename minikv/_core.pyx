@@ -12,6 +12,9 @@ pays for (``lookup``/``lookup_read`` with the lazy expiry check, ``store``,
   ``self.data``/``self.expires`` are pointer loads, not attribute lookups.
   ``data``, ``expires``, ``watched``, the callbacks and the counters are
   ``public`` so the pure-Python command modules read and write them as before.
+- Keyspace notifications (``notify``) cost a C pointer test while off, in
+  the same places as in the pure twin; so does the maxmemory tracker
+  (``memory``), called exactly where the pure twin calls it.
 - The WATCH signal every write sends (``signal_modified``) is a C test of
   ``watched``'s size, free when nothing is watched.
 - ``data`` and ``expires`` are typed ``dict``: ``get``/``pop``/``[]=``/``in``/
@@ -42,8 +45,9 @@ held (commands and the active-expiry thread alike), so no two calls on one
 store's keyspaces ever overlap; the lock, not the GIL, makes a command
 atomic. Nothing here releases the GIL (no ``nogil`` sections). The only
 points where other Python code can run in the middle of a method are the
-calls into ``clock_ms``, ``on_first_ttl``, ``on_expired``, a watched key's
-``touched`` and the keys' own ``__hash__``/``__eq__``; across those, this code keeps owned references
+calls into ``clock_ms``, ``on_first_ttl``, ``on_expired``, ``notify``,
+``memory``, a watched key's ``touched`` and the keys' own
+``__hash__``/``__eq__``; across those, this code keeps owned references
 (typed ``object``/``dict``/``list`` locals), never borrowed pointers, so a
 callback that mutates the keyspace cannot leave a dangling value behind.
 ``expire_step`` walks its own snapshot list, which is replaced but never
@@ -81,6 +85,10 @@ cdef class Keyspace:
     cdef public long long expired
     # key -> its watchers (engine/transactions.py); see _pycore.Keyspace.
     cdef public dict watched
+    # None, or the db's engine.notify.Notifier; see _pycore.Keyspace.
+    cdef public object notify
+    # None, or the db's engine.eviction tracker; see _pycore.Keyspace.
+    cdef public object memory
     # expire_step's snapshot of the expiry dict's keys and its position in it.
     cdef list _scan_keys
     cdef Py_ssize_t _scan_pos
@@ -96,6 +104,8 @@ cdef class Keyspace:
         self.misses = 0
         self.expired = 0
         self.watched = {}
+        self.notify = None
+        self.memory = None
         self._scan_keys = []
         self._scan_pos = 0
 
@@ -133,8 +143,12 @@ cdef class Keyspace:
         cdef object value = self._lookup(key)
         if value is None:
             self.misses += 1
+            if self.notify is not None:
+                self.notify.key_miss(key)
         else:
             self.hits += 1
+            if self.memory is not None:
+                self.memory.accessed(key)
         return value
 
     def contains(self, key):
@@ -145,33 +159,50 @@ cdef class Keyspace:
         return self.expires.get(key)
 
     # -- writes --------------------------------------------------------
+    # The writes below send "new" for an absent key just before adding it:
+    # no subscriber can tell (the command holds the store lock), and it keeps
+    # the cost to one test while notifications are off.
     def store(self, key, value):
         """Set ``key`` and drop any TTL it had (plain SET). O(1)."""
         cdef dict expires
+        if self.notify is not None and self._lookup(key) is None:
+            self.notify.new_key(key)
         self.data[key] = value
         expires = self.expires
         if expires:
             expires.pop(key, None)
         if self.watched:
             self._signal_modified(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     def replace(self, key, value):
         """Set ``key`` keeping its TTL (in-place updates, KEEPTTL). O(1)."""
+        if self.notify is not None and self._lookup(key) is None:
+            self.notify.new_key(key)
         self.data[key] = value
         if self.watched:
             self._signal_modified(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     def store_with_expiry(self, key, value, when):
         """Set ``key`` to expire at ``when`` (absolute ms). O(1)."""
+        if self.notify is not None and self._lookup(key) is None:
+            self.notify.new_key(key)
         self.data[key] = value
         self._set_expiry(key, when)
         if self.watched:
             self._signal_modified(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     def set_expiry(self, key, when):
         self._set_expiry(key, when)
         if self.watched:
             self._signal_modified(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     cdef int _set_expiry(self, object key, object when) except -1:
         self.expires[key] = when
@@ -188,6 +219,8 @@ cdef class Keyspace:
             del expires[key]
             if self.watched:
                 self._signal_modified(key)
+            if self.memory is not None:
+                self.memory.written(key)
             return True
         return False
 
@@ -199,6 +232,8 @@ cdef class Keyspace:
         expires = self.expires
         if expires:
             expires.pop(key, None)
+        if self.memory is not None:
+            self.memory.removed(key)
         if self.watched:
             self._signal_modified(key)
         return True
@@ -208,10 +243,12 @@ cdef class Keyspace:
 
         The methods here call it for their own writes; a command that
         changes a value in place (HSET on an existing hash, APPEND to a
-        bytearray) calls it itself. O(1) when ``key`` is not watched.
+        bytearray) calls it itself; it also tells the memory tracker. O(1).
         """
         if self.watched:
             self._signal_modified(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     cdef int _signal_modified(self, object key) except -1:
         cdef object watchers = self.watched.get(key)
@@ -226,6 +263,8 @@ cdef class Keyspace:
         self.expires.clear()
         self._scan_keys = []
         self._scan_pos = 0
+        if self.memory is not None:
+            self.memory.cleared()
 
     def swap(self, Keyspace other):
         """Exchange contents with ``other`` (SWAPDB): clients keep their db,
@@ -233,6 +272,8 @@ cdef class Keyspace:
         cdef Keyspace ks
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
+        # A memory tracker holds its db's dicts: it goes where they go.
+        self.memory, other.memory = other.memory, self.memory
         self._scan_keys = other._scan_keys = []
         self._scan_pos = other._scan_pos = 0
         for ks in (self, other):
@@ -248,6 +289,10 @@ cdef class Keyspace:
         self.expired += 1
         if self.on_expired is not None:
             self.on_expired(self, key)
+        if self.memory is not None:
+            self.memory.removed(key)
+        if self.notify is not None:
+            self.notify.expired(key)
         if self.watched:
             self._signal_modified(key)
         return 0

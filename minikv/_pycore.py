@@ -17,6 +17,23 @@ change, and command modules report in-place changes of a value (a field
 added to a hash) with ``signal_modified``: that is Redis's
 ``signalModifiedKey``. With nothing watched it costs one truth test.
 
+Keyspace notifications: ``notify`` is None while notify-keyspace-events is
+empty, else the db's ``engine.notify.Notifier``. This class emits the
+events only it sees happen: ``notify.new_key`` when a write adds an absent
+key (Redis's dbAdd; a key whose TTL passed is expired first, which emits
+``notify.expired``), ``notify.expired`` when a lazy lookup or the active
+cycle removes a key, ``notify.key_miss`` when ``lookup_read`` misses.
+While ``notify`` is None each costs one test (and a read that hits, none).
+
+Memory accounting and access tracking (``engine/eviction.py``): ``memory``
+is None while maxmemory is 0, else the db's tracker. This class tells it
+``accessed(key)`` when ``lookup_read`` finds a key (an LRU/LFU access;
+``lookup`` alone, the write commands' lookup, is none), ``written(key)``
+after every change — a store, a TTL set or dropped, and through
+``signal_modified`` an in-place change — and ``removed(key)``/``cleared()``
+when keys leave. Each public method calls the tracker once per change.
+While ``memory`` is None each costs one test.
+
 Both modules export the same names with the same behaviour; ``minikv.backend``
 picks one. Values are opaque here: the command modules give them meaning.
 """
@@ -36,7 +53,8 @@ class Keyspace:
     """
 
     __slots__ = ("data", "expires", "clock_ms", "on_first_ttl", "on_expired", "ttl_armed",
-                 "hits", "misses", "expired", "watched", "_scan_keys", "_scan_pos")
+                 "hits", "misses", "expired", "watched", "notify", "memory", "_scan_keys",
+                 "_scan_pos")
 
     def __init__(self, clock_ms, on_first_ttl=None, on_expired=None):
         self.data = {}
@@ -49,6 +67,8 @@ class Keyspace:
         self.misses = 0
         self.expired = 0
         self.watched = {}
+        self.notify = None
+        self.memory = None
         self._scan_keys = []
         self._scan_pos = 0
 
@@ -81,8 +101,12 @@ class Keyspace:
         value = self.lookup(key)
         if value is None:
             self.misses += 1
+            if self.notify is not None:
+                self.notify.key_miss(key)
         else:
             self.hits += 1
+            if self.memory is not None:
+                self.memory.accessed(key)
         return value
 
     def contains(self, key):
@@ -93,23 +117,36 @@ class Keyspace:
         return self.expires.get(key)
 
     # -- writes --------------------------------------------------------
+    # The writes below send "new" for an absent key just before adding it:
+    # no subscriber can tell (the command holds the store lock), and it keeps
+    # the cost to one test while notifications are off.
     def store(self, key, value):
         """Set ``key`` and drop any TTL it had (plain SET). O(1)."""
+        if self.notify is not None and self.lookup(key) is None:
+            self.notify.new_key(key)
         self.data[key] = value
         expires = self.expires
         if expires and key in expires:
             del expires[key]
         if self.watched:
-            self.signal_modified(key)
+            self._signal_watchers(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     def replace(self, key, value):
         """Set ``key`` keeping its TTL (in-place updates, KEEPTTL). O(1)."""
+        if self.notify is not None and self.lookup(key) is None:
+            self.notify.new_key(key)
         self.data[key] = value
         if self.watched:
-            self.signal_modified(key)
+            self._signal_watchers(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     def store_with_expiry(self, key, value, when):
         """Set ``key`` to expire at ``when`` (absolute ms). O(1)."""
+        if self.notify is not None and self.lookup(key) is None:
+            self.notify.new_key(key)
         self.data[key] = value
         self.set_expiry(key, when)
 
@@ -120,7 +157,9 @@ class Keyspace:
             if self.on_first_ttl is not None:
                 self.on_first_ttl()
         if self.watched:
-            self.signal_modified(key)
+            self._signal_watchers(key)
+        if self.memory is not None:
+            self.memory.written(key)
 
     def persist(self, key):
         """Drop the TTL of ``key``; True if it had one."""
@@ -128,7 +167,9 @@ class Keyspace:
         if expires and key in expires:
             del expires[key]
             if self.watched:
-                self.signal_modified(key)
+                self._signal_watchers(key)
+            if self.memory is not None:
+                self.memory.written(key)
             return True
         return False
 
@@ -139,8 +180,10 @@ class Keyspace:
         expires = self.expires
         if expires and key in expires:
             del expires[key]
+        if self.memory is not None:
+            self.memory.removed(key)
         if self.watched:
-            self.signal_modified(key)
+            self._signal_watchers(key)
         return True
 
     def signal_modified(self, key):
@@ -148,8 +191,13 @@ class Keyspace:
 
         The methods here call it for their own writes; a command that
         changes a value in place (HSET on an existing hash, APPEND to a
-        bytearray) calls it itself. O(1) when ``key`` is not watched.
+        bytearray) calls it itself; it also tells the memory tracker. O(1).
         """
+        self._signal_watchers(key)
+        if self.memory is not None:
+            self.memory.written(key)
+
+    def _signal_watchers(self, key):
         watched = self.watched
         if watched:
             watchers = watched.get(key)
@@ -163,12 +211,16 @@ class Keyspace:
         self.expires.clear()
         self._scan_keys = []
         self._scan_pos = 0
+        if self.memory is not None:
+            self.memory.cleared()
 
     def swap(self, other):
         """Exchange contents with ``other`` (SWAPDB): clients keep their db,
         and so do WATCHes (``watched`` stays; SWAPDB tells them first)."""
         self.data, other.data = other.data, self.data
         self.expires, other.expires = other.expires, self.expires
+        # A memory tracker holds its db's dicts: it goes where they go.
+        self.memory, other.memory = other.memory, self.memory
         self._scan_keys = other._scan_keys = []
         self._scan_pos = other._scan_pos = 0
         for ks in (self, other):
@@ -184,8 +236,12 @@ class Keyspace:
         self.expired += 1
         if self.on_expired is not None:
             self.on_expired(self, key)
+        if self.memory is not None:
+            self.memory.removed(key)
+        if self.notify is not None:
+            self.notify.expired(key)
         if self.watched:
-            self.signal_modified(key)
+            self._signal_watchers(key)
 
     def expire_step(self, now, sample):
         """Check up to ``sample`` keys with a TTL; delete the expired ones.

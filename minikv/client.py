@@ -27,6 +27,7 @@ from minikv.api.sorted_sets import SortedSetCommands
 from minikv.api.strings import StringCommands
 from minikv.engine.commands import dispatch
 from minikv.engine.errors import ArrayWithErrors, CommandError
+from minikv.engine.eviction import configure as configure_memory
 from minikv.engine.session import Session
 from minikv.engine.store import Store
 from minikv.exceptions import DataError, WatchError, error_from_reply
@@ -108,20 +109,31 @@ class Redis(StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands
     share (``Redis(store=other.store)``). ``clock=`` injects a clock (see
     ``minikv.ManualClock``) for a new store. ``db`` selects one of 16
     databases. Connection arguments of redis-py are accepted and ignored.
+
+    ``maxmemory=`` (bytes as an int, or a string with a unit as CONFIG SET
+    takes it, e.g. ``"10mb"``) and ``maxmemory_policy=`` (e.g.
+    ``"allkeys-lru"``) set those parameters of a new store, as
+    ``CONFIG SET`` would; an invalid value raises ValueError with Redis's
+    message. See engine/eviction.py for what the limit does.
     """
 
     def __init__(self, host="localhost", port=6379, db=0, password=None, *,
                  encoding="utf-8", encoding_errors="strict", decode_responses=False,
-                 store=None, clock=None, **connection_kwargs):
+                 store=None, clock=None, maxmemory=None, maxmemory_policy=None,
+                 **connection_kwargs):
         unknown = set(connection_kwargs) - _IGNORED_CONNECTION_KWARGS
         if unknown:
             raise TypeError(f"Redis() got an unexpected keyword argument {sorted(unknown)[0]!r}")
         if store is None:
             store = Store(clock=clock)
             self._owns_store = True
+            _configure_memory(store, maxmemory, maxmemory_policy)
         else:
             if clock is not None and clock is not store.clock:
                 raise ValueError("clock= conflicts with the shared store's clock")
+            if maxmemory is not None or maxmemory_policy is not None:
+                raise ValueError("maxmemory= and maxmemory_policy= configure a new store; "
+                                 "use CONFIG SET on a shared one")
             self._owns_store = False
         self.store = store
         self._lock = store.lock
@@ -259,6 +271,23 @@ class Redis(StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands
         if callback is not None:
             return callback(reply, **options)
         return reply
+
+
+def _configure_memory(store, maxmemory, policy):
+    """The constructor's maxmemory settings, applied as CONFIG SET would."""
+    settings = []
+    if maxmemory is not None:
+        settings += [b"maxmemory", maxmemory if isinstance(maxmemory, (str, bytes))
+                     else str(maxmemory)]
+    if policy is not None:
+        settings += [b"maxmemory-policy", policy]
+    if settings:
+        try:
+            store.config.set([item.encode() if isinstance(item, str) else item
+                              for item in settings])
+        except CommandError as exc:
+            raise ValueError(exc.text.split(" ", 1)[1]) from None
+        configure_memory(store)
 
 
 def _errors_to_exceptions(reply):

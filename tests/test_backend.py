@@ -85,7 +85,7 @@ def test_keyspace_attributes_are_the_same_and_writable(backend):
     assert {name: getattr(ks, name) for name in PUBLIC_ATTRIBUTES} == {
         "data": {}, "expires": {}, "clock_ms": clock_ms, "on_first_ttl": first_ttl,
         "on_expired": expired, "ttl_armed": False, "hits": 0, "misses": 0, "expired": 0,
-        "watched": {}}
+        "watched": {}, "notify": None, "memory": None}
     data, expires = {b"k": b"v"}, {b"k": 5}
     ks.data, ks.expires, ks.hits, ks.misses, ks.expired = data, expires, 3, 4, 5
     assert (ks.data, ks.expires, ks.hits, ks.misses, ks.expired) == (data, expires, 3, 4, 5)

@@ -827,15 +827,16 @@ def test_object_idletime_under_an_lfu_policy(r, restore_config):
 
 
 def test_object_idletime_and_freq_are_not_invented():
-    """minikv tracks no access times/frequencies: it says so, never a made-up number."""
+    """Without maxmemory minikv tracks no access times/frequencies: it says
+    so, never a made-up number (tests/test_eviction.py covers the tracking)."""
     client = minikv.Redis()
     client.set("k", "v")
-    with raises(ResponseError, "OBJECT IDLETIME is not supported: minikv does not track "
-                               "when keys were last accessed"):
+    with raises(ResponseError, "OBJECT IDLETIME is not available while maxmemory is 0: "
+                               "minikv tracks key accesses only under a memory limit"):
         client.object("idletime", "k")
     client.config_set("maxmemory-policy", "volatile-lfu")
-    with raises(ResponseError, "OBJECT FREQ is not supported: minikv does not track "
-                               "how often keys are accessed"):
+    with raises(ResponseError, "OBJECT FREQ is not available while maxmemory is 0: "
+                               "minikv tracks key accesses only under a memory limit"):
         client.object("freq", "k")
     client.close()
 

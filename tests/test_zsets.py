@@ -1270,6 +1270,43 @@ def test_copy_rename_move_keep_the_sorted_set(abc, limits):
     r.execute_command("SELECT", 0)
 
 
+@pytest.mark.parametrize("change, modifies", [
+    (lambda r: r.zadd("z", {"f": 6}), True),
+    (lambda r: r.zadd("z", {"a": 1.5}), True),
+    (lambda r: r.zadd("z", {"a": 1}), False),  # same score: nothing changed
+    (lambda r: r.zadd("z", {"a": 0}, gt=True), False),
+    (lambda r: r.zadd("z", {"a": 9}, nx=True), False),
+    (lambda r: r.zincrby("z", 1, "a"), True),
+    (lambda r: r.zincrby("z", 0, "a"), False),
+    (lambda r: r.zrem("z", "a"), True),
+    (lambda r: r.zrem("z", "x"), False),
+    (lambda r: r.zremrangebyrank("z", 0, 0), True),
+    (lambda r: r.zremrangebyscore("z", 10, 20), False),
+    (lambda r: r.zremrangebylex("z", "[a", "[b"), True),
+    (lambda r: r.zpopmax("z"), True),
+    (lambda r: r.zpopmin("z", 0), False),
+    (lambda r: r.zmpop(1, ["z"], min=True), True),
+    (lambda r: r.bzpopmin("z", 1), True),
+    (lambda r: r.zunionstore("z", ["z"]), True),
+    (lambda r: r.zrangestore("other", "z", 0, -1), False),
+    (lambda r: r.zscore("z", "a"), False),
+])
+def test_watch_sees_in_place_changes(abc, change, modifies):
+    """WATCH is told of every change Redis signals: an in-place change of
+    the set, and nothing when a command leaves it as it was."""
+    r = abc
+    with r.pipeline() as pipe:
+        pipe.watch("z")
+        change(r)
+        pipe.multi()
+        pipe.zcard("z")
+        if modifies:
+            with raises(redis.exceptions.WatchError, "Watched variable changed."):
+                pipe.execute()
+        else:
+            assert pipe.execute() == [5]
+
+
 def test_scan_type_filter_finds_sorted_sets(abc):
     abc.set("str", "v")
     assert abc.scan(0, _type="zset") == (0, [b"z"])

@@ -10,6 +10,7 @@ functions the HGET/HSET handlers call; everything else goes through
 import warnings
 
 from minikv.api.expiry_args import list_or_args
+from minikv.api.limits import write_under_limit
 from minikv.engine.errors import CommandError
 from minikv.engine.hashes import get_field, set_field
 from minikv.exceptions import DataError, error_from_reply
@@ -49,7 +50,11 @@ class HashCommands:
         data = value if value.__class__ is bytes else encode(value)
         try:
             with self._lock:
-                return set_field(self._session.ks, self.store.config, hash_key, field, data)
+                store = self.store
+                if store.memory is not None:  # maxmemory is set
+                    return write_under_limit(store, True, set_field, self._session.ks,
+                                             store.config, hash_key, field, data)
+                return set_field(self._session.ks, store.config, hash_key, field, data)
         except CommandError as exc:
             raise error_from_reply(exc.text) from None
 

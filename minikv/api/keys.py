@@ -10,6 +10,7 @@ callbacks would (EXPIRE's reply as a bool).
 from minikv.api.expiry_args import (
     condition_flags, milliseconds, seconds, unix_milliseconds, unix_seconds,
 )
+from minikv.api.limits import write_under_limit
 from minikv.engine.errors import CommandError
 from minikv.engine.keys import count_existing, delete_keys, expire_key, expire_when, key_ttl
 from minikv.engine.numbers import INT64_MAX, INT64_MIN
@@ -52,6 +53,9 @@ class KeyCommands:
             with self._lock:
                 now = self.store.clock.ms()
                 when = expire_when(time, True, now, "expire")
+                if self.store.memory is not None:  # maxmemory is set
+                    return write_under_limit(self.store, False, expire_key, self._session.ks,
+                                             key, when, now) == 1
                 return expire_key(self._session.ks, key, when, now) == 1
         except CommandError as exc:
             raise error_from_reply(exc.text) from None

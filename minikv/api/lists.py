@@ -15,6 +15,7 @@ timeout, and is woken by pushes from other threads or other clients of the
 same store.
 """
 from minikv.api.expiry_args import list_or_args
+from minikv.api.limits import write_under_limit
 from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError
 from minikv.engine.lists import list_length, pop, push
@@ -34,6 +35,9 @@ class ListCommands:
         store = self.store
         try:
             with self._lock:
+                if store.memory is not None:  # maxmemory is set
+                    return write_under_limit(store, True, push, self._session, key, elements,
+                                             head)
                 length = push(self._session, key, elements, head)
                 if store.blocked.ready:
                     serve_ready_keys(store)
@@ -53,7 +57,11 @@ class ListCommands:
         key = name if name.__class__ is bytes else self._encode(name)
         try:
             with self._lock:
-                element = pop(self._session.ks, key, head)
+                store = self.store
+                if store.memory is not None:  # maxmemory is set
+                    element = write_under_limit(store, False, pop, self._session.ks, key, head)
+                else:
+                    element = pop(self._session.ks, key, head)
         except CommandError as exc:
             raise error_from_reply(exc.text) from None
         if element is not None and self._decode:

@@ -49,3 +49,9 @@ class ServerCommands:
 
     def config_resetstat(self, **kwargs):
         return self.execute_command("CONFIG RESETSTAT", **kwargs)
+
+    def memory_usage(self, key, samples=None, **kwargs):
+        args = []
+        if isinstance(samples, int):
+            args.extend([b"SAMPLES", samples])
+        return self.execute_command("MEMORY USAGE", key, *args, **kwargs)

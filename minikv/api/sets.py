@@ -15,6 +15,7 @@ through ``execute_command``.
 answers them with "unknown command", and so does minikv.
 """
 from minikv.api.expiry_args import list_or_args
+from minikv.api.limits import write_under_limit
 from minikv.engine.errors import CommandError
 from minikv.engine.sets import add_member, is_member, remove_members
 from minikv.exceptions import error_from_reply
@@ -34,7 +35,11 @@ class SetCommands:
             member = encode(member)
         try:
             with self._lock:
-                return add_member(self._session.ks, self.store.config, key, member)
+                store = self.store
+                if store.memory is not None:  # maxmemory is set
+                    return write_under_limit(store, True, add_member, self._session.ks,
+                                             store.config, key, member)
+                return add_member(self._session.ks, store.config, key, member)
         except CommandError as exc:
             raise error_from_reply(exc.text) from None
 
@@ -48,6 +53,10 @@ class SetCommands:
             member = encode(member)
         try:
             with self._lock:
+                store = self.store
+                if store.memory is not None:  # maxmemory is set
+                    return write_under_limit(store, False, remove_members, self._session.ks,
+                                             key, (member,))
                 return remove_members(self._session.ks, key, (member,))
         except CommandError as exc:
             raise error_from_reply(exc.text) from None

@@ -24,6 +24,7 @@ the same way. With ``decode_responses=False`` these shapes are also exactly
 those of a RESP2 connection.
 """
 from minikv.api.expiry_args import list_or_args
+from minikv.api.limits import write_under_limit
 from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError
 from minikv.engine.numbers import INT64_MAX, INT64_MIN
@@ -165,6 +166,9 @@ class SortedSetCommands:
                 store = self.store
                 try:
                     with self._lock:
+                        if store.memory is not None:  # maxmemory is set
+                            return write_under_limit(store, True, add_member, self._session,
+                                                     key, member, score)
                         added = add_member(self._session, key, member, score)
                         if store.blocked.ready:
                             serve_ready_keys(store)
@@ -212,6 +216,9 @@ class SortedSetCommands:
         store = self.store
         try:
             with self._lock:
+                if store.memory is not None:  # maxmemory is set
+                    return write_under_limit(store, True, incr_member, self._session, key,
+                                             member, increment)
                 score = incr_member(self._session, key, member, increment)
                 if store.blocked.ready:
                     serve_ready_keys(store)
@@ -227,6 +234,10 @@ class SortedSetCommands:
         members = [value if value.__class__ is bytes else encode(value) for value in values]
         try:
             with self._lock:
+                store = self.store
+                if store.memory is not None:  # maxmemory is set
+                    return write_under_limit(store, False, remove_members, self._session.ks,
+                                             key, members)
                 return remove_members(self._session.ks, key, members)
         except CommandError as exc:
             raise error_from_reply(exc.text) from None

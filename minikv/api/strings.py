@@ -1,8 +1,10 @@
 """String commands with redis-py's signatures."""
 from minikv.api.expiry_args import expire_flags, list_or_args, milliseconds, seconds
+from minikv.api.limits import write_under_limit
 from minikv.engine.errors import CommandError
 from minikv.engine.numbers import INT64_MAX, INT64_MIN
-from minikv.engine.strings import get_string, incr_by
+from minikv.engine.notify import GENERIC, STRING
+from minikv.engine.strings import get_string, incr_by, set_string, set_string_with_expiry
 from minikv.exceptions import DataError, error_from_reply
 
 
@@ -41,12 +43,28 @@ class StringCommands:
             data = value if value.__class__ is bytes else encode(value)
             if ex is None:
                 with self._lock:
-                    self._session.ks.store(key, data)
+                    ks = self._session.ks
+                    store = self.store
+                    if store.memory is not None:  # maxmemory is set
+                        write_under_limit(store, True, set_string, ks, key, data)
+                        return True
+                    ks.store(key, data)
+                    if ks.notify is not None:  # keyspace notifications are on
+                        ks.notify(STRING, b"set", key)
                 return True
             if ex.__class__ is int and 0 < ex <= _MAX_FAST_EX:
                 with self._lock:
                     ks = self._session.ks
-                    ks.store_with_expiry(key, data, ks.clock_ms() + ex * 1000)
+                    when = ks.clock_ms() + ex * 1000
+                    store = self.store
+                    if store.memory is not None:  # maxmemory is set
+                        write_under_limit(store, True, set_string_with_expiry, ks, key, data,
+                                          when)
+                    else:
+                        ks.store_with_expiry(key, data, when)
+                        if ks.notify is not None:  # keyspace notifications are on
+                            ks.notify(STRING, b"set", key)
+                            ks.notify(GENERIC, b"expire", key)
                 return True
         if not _at_most_one(ex is not None, px is not None, exat is not None,
                             pxat is not None, keepttl):
@@ -85,6 +103,10 @@ class StringCommands:
             return self.execute_command("INCRBY", name, amount)
         try:
             with self._lock:
+                store = self.store
+                if store.memory is not None:  # maxmemory is set
+                    return write_under_limit(store, True, incr_by, self._session.ks, key,
+                                             amount)
                 return incr_by(self._session.ks, key, amount)
         except CommandError as exc:
             raise error_from_reply(exc.text) from None

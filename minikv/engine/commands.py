@@ -106,22 +106,34 @@ def dispatch(session, argv):
     it, before the lock is released (Redis's handleClientsBlockedOnKeys);
     the command's own reply is computed first (LPUSH counts the elements
     before a waiter pops one).
+
+    With maxmemory set (``store.memory``), Redis's memory check comes after
+    the lookup and before queueing or running: it evicts, or refuses the
+    command with the OOM error; after the command (and the clients it
+    served) its writes are measured and eviction brings memory back under
+    the limit (engine/eviction.py).
     """
+    store = session.store
     if session.multi is None:
         cmd, args = lookup(argv)
     else:
-        # Inside MULTI: queue, unless the command acts on the transaction.
         try:
             cmd, args = lookup(argv)
         except CommandError:
             session.multi_failed = True
             raise
-        if cmd.name not in _NOT_QUEUED:
-            session.multi.append((cmd, args))
-            return QUEUED
+    limit = store.memory
+    if limit is not None:
+        limit.admit_command(session, cmd)
+    # Inside MULTI: queue, unless the command acts on the transaction.
+    if session.multi is not None and cmd.name not in _NOT_QUEUED:
+        session.multi.append((cmd, args))
+        return QUEUED
     try:
         return cmd.handler(session, args)
     finally:
-        store = session.store
         if store.blocked.ready:
             serve_ready_keys(store)
+        limit = store.memory
+        if limit is not None:
+            limit.finish(store.dbs)

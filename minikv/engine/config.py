@@ -120,6 +120,8 @@ _PARAMS = [
     _Param("maxmemory", _memory(0, UINT64_MAX), 0),
     _Param("maxmemory-policy", _parse_policy, "noeviction"),
     _Param("maxmemory-samples", _integer(1, INT32_MAX), 5),
+    _Param("lfu-log-factor", _integer(0, INT32_MAX), 10),
+    _Param("lfu-decay-time", _integer(0, INT32_MAX), 1),
     _Param("hz", _clamped(_integer(0, INT32_MAX), 1, 500), 10),
     _Param("notify-keyspace-events", _parse_events, frozenset(), render=_render_events),
     _Param("hash-max-listpack-entries", _integer(0, INT64_MAX), 512),

@@ -83,6 +83,9 @@ EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI"
 DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI"
 WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed"
 EXECABORT = "EXECABORT Transaction discarded because of previous errors."
+# maxmemory (engine/eviction.py)
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+EXECABORT_OOM = "EXECABORT Transaction discarded because of: " + OOM
 # scripting (EVAL, SCRIPT)
 NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative"
 NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL."

@@ -18,6 +18,10 @@ the keyspace only when its first field is stored; HDEL of the last field
 deletes the key (Redis never keeps an empty hash). Every argument is
 checked before anything changes.
 
+Keyspace notifications (engine/notify.py), Redis 7.0's names: hset (HSET,
+HMSET, HSETNX when it stores), hincrby, hincrbyfloat, hdel followed by del
+when the last field goes.
+
 The typed helpers (``get_field``, ``set_field``, ``set_fields``,
 ``incr_field``...) are what both the handlers here and the client's fast
 paths call, so each rule lives in one place.
@@ -32,6 +36,7 @@ from minikv.engine.errors import (
     OVERFLOW, SYNTAX, VALUE_OUT_OF_RANGE, CommandError, wrong_arity,
 )
 from minikv.engine.glob import glob_match
+from minikv.engine.notify import GENERIC, HASH, emit
 from minikv.engine.numbers import INT64_MAX, INT64_MIN, parse_int, parse_long_double
 from minikv.engine.scan import parse_cursor
 from minikv.engine.strings import incr_by_float
@@ -99,6 +104,9 @@ def set_field(ks, config, key, field, value):
     hash_value[field] = value
     if not hash_value.hashtable:
         _note_stored(hash_value, config, field, value)
+    notify = ks.notify
+    if notify is not None:
+        notify(HASH, b"hset", key)
     return len(hash_value) - size
 
 
@@ -117,11 +125,13 @@ def set_fields(ks, config, key, pairs):
         if len(hash_value) > config["hash-max-listpack-entries"] \
                 or any(len(item) > limit for item in pairs):
             hash_value.hashtable = True
+    emit(ks, HASH, b"hset", key)
     return len(hash_value) - size
 
 
-def _store_field(ks, config, key, hash_value, field, value):
-    """Store one computed value; ``hash_value`` None means the key is missing."""
+def _store_field(ks, config, key, hash_value, field, value, event):
+    """Store one computed value and notify ``event``; ``hash_value`` None
+    means the key is missing."""
     if hash_value is None:
         hash_value = _new_hash(ks, key)
     else:
@@ -129,6 +139,7 @@ def _store_field(ks, config, key, hash_value, field, value):
     hash_value[field] = value
     if not hash_value.hashtable:
         _note_stored(hash_value, config, field, value)
+    emit(ks, HASH, event, key)
 
 
 def incr_field(ks, config, key, field, delta):
@@ -144,7 +155,7 @@ def incr_field(ks, config, key, field, delta):
     result = number + delta
     if result > INT64_MAX or result < INT64_MIN:
         raise CommandError(OVERFLOW)
-    _store_field(ks, config, key, hash_value, field, str(result).encode())
+    _store_field(ks, config, key, hash_value, field, str(result).encode(), b"hincrby")
     return result
 
 
@@ -162,7 +173,7 @@ def incr_field_float(ks, config, key, field, increment_arg):
     hash_value = _hash_for_write(ks, key)
     current = None if hash_value is None else hash_value.get(field)
     result = incr_by_float(current, increment_arg, HASH_NOT_FLOAT)
-    _store_field(ks, config, key, hash_value, field, result)
+    _store_field(ks, config, key, hash_value, field, result, b"hincrbyfloat")
     return result
 
 
@@ -197,7 +208,7 @@ def cmd_hsetnx(session, args):
     hash_value = _hash_for_write(ks, key)
     if hash_value is not None and field in hash_value:
         return 0
-    _store_field(ks, session.store.config, key, hash_value, field, value)
+    _store_field(ks, session.store.config, key, hash_value, field, value, b"hset")
     return 1
 
 
@@ -212,11 +223,18 @@ def cmd_hdel(session, args):
     size = len(hash_value)
     for field in args[1:]:
         hash_value.pop(field, None)
-    if not hash_value:
-        ks.delete(key)
-    elif len(hash_value) != size:
-        ks.signal_modified(key)
-    return size - len(hash_value)
+    deleted = size - len(hash_value)
+    if deleted:
+        if hash_value:
+            ks.signal_modified(key)
+        else:
+            ks.delete(key)
+        notify = ks.notify
+        if notify is not None:
+            notify(HASH, b"hdel", key)
+            if not hash_value:
+                notify(GENERIC, b"del", key)
+    return deleted
 
 
 # HINCRBY key field increment

@@ -14,8 +14,9 @@ nearest second as Redis does: ``(ms + 500) // 1000``.
 
 Which lookups count keyspace hits/misses follows Redis: the commands that go
 through ``lookupKeyRead`` (TYPE, EXISTS, the TTL family, TOUCH, COPY's
-source, OBJECT, SCAN's TYPE filter) use ``Keyspace.lookup_read``; the write
-lookups (DEL, EXPIRE, PERSIST, RENAME, MOVE, COPY's destination) do not.
+source, SCAN's TYPE filter) use ``Keyspace.lookup_read``, and OBJECT counts
+its own (see below); the write lookups (DEL, EXPIRE, PERSIST, RENAME, MOVE,
+COPY's destination) do not.
 
 Walking the keyspace. KEYS skips expired keys without deleting them
 (Redis's ``keyIsExpired``), SCAN deletes the expired keys it meets that
@@ -33,11 +34,20 @@ integers (0..9999, int-encoded, unless maxmemory is set with an LRU/LFU
 policy) and 1 otherwise; it is computed from the value and the *current*
 configuration, so it differs from Redis for a key written before the
 maxmemory settings changed, and for a small integer made by COPY (Redis's
-copy is unshared). minikv tracks neither access times nor access
-frequencies (doing so would cost every read a write), so IDLETIME and FREQ
-keep Redis's replies where Redis has no number either — nil for a missing
-key, Redis's policy errors — and otherwise say plainly that they are not
-supported instead of inventing a number.
+copy is unshared). IDLETIME and FREQ answer from the access data that
+maxmemory's tracking keeps (engine/eviction.py: the last access time under
+the LRU-family policies, Redis's LFU counter under *-lfu); like Redis they
+answer nil for a missing key and an error when the policy keeps the other
+kind of data. While maxmemory is 0 minikv tracks no accesses (that would
+cost every read a write), so they answer an error that says so instead of
+inventing a number. OBJECT is not itself an access (it uses ``lookup``).
+
+Keyspace notifications (engine/notify.py), Redis 7.0's generic events:
+del (DEL, UNLINK, an EXPIRE-family time at or before now), expire, persist,
+rename_from + rename_to, copy_to, move_from + move_to (the destination's in
+its own db). An overwritten RENAME/COPY destination is deleted before the
+value is added, so it gets a "new" event, as in Redis. OBJECT counts its
+hit or miss but sends no keymiss event (Redis's LOOKUP_NONOTIFY).
 
 The typed helpers (``delete_keys``, ``count_existing``, ``expire_when``,
 ``expire_key``, ``key_ttl``) are what both the handlers here and the
@@ -54,6 +64,7 @@ from minikv.engine.errors import (
     NO_SUCH_KEY, SAME_OBJECT, SYNTAX, CommandError, invalid_expire, unsupported_option,
 )
 from minikv.engine.glob import glob_match
+from minikv.engine.notify import GENERIC, emit
 from minikv.engine.numbers import INT64_MAX
 from minikv.engine.scan import parse_cursor
 from minikv.engine.values import copy_value, encoding_name, string_encoding, type_name
@@ -61,10 +72,10 @@ from minikv.engine.values import copy_value, encoding_name, string_encoding, typ
 OK = b"OK"
 
 # minikv's own replies where Redis would report per-key access tracking.
-IDLETIME_NOT_TRACKED = ("ERR OBJECT IDLETIME is not supported: minikv does not track "
-                        "when keys were last accessed")
-FREQ_NOT_TRACKED = ("ERR OBJECT FREQ is not supported: minikv does not track "
-                    "how often keys are accessed")
+IDLETIME_NOT_TRACKED = ("ERR OBJECT IDLETIME is not available while maxmemory is 0: "
+                        "minikv tracks key accesses only under a memory limit")
+FREQ_NOT_TRACKED = ("ERR OBJECT FREQ is not available while maxmemory is 0: "
+                    "minikv tracks key accesses only under a memory limit")
 
 
 # -- existence and deletion --------------------------------------------------
@@ -76,6 +87,9 @@ def delete_keys(ks, keys):
         if ks.lookup(key) is not None:
             ks.delete(key)
             deleted += 1
+            notify = ks.notify
+            if notify is not None:
+                notify(GENERIC, b"del", key)
     return deleted
 
 
@@ -181,8 +195,13 @@ def expire_key(ks, key, when, now, flags=0):
             return 0
     if when <= now:
         ks.delete(key)
+        event = b"del"
     else:
         ks.set_expiry(key, when)
+        event = b"expire"
+    notify = ks.notify
+    if notify is not None:
+        notify(GENERIC, event, key)
     return 1
 
 
@@ -260,9 +279,10 @@ def cmd_pexpiretime(session, args):
 @command("persist", 2, "write fast")
 def cmd_persist(session, args):
     ks = session.ks
-    if ks.lookup(args[0]) is None:
+    if ks.lookup(args[0]) is None or not ks.persist(args[0]):
         return 0
-    return 1 if ks.persist(args[0]) else 0
+    emit(ks, GENERIC, b"persist", args[0])
+    return 1
 
 
 # -- walking the keyspace ----------------------------------------------------
@@ -371,8 +391,10 @@ def _rename(session, source, destination, nx):
         return not nx
     # Looked up for RENAME too: like Redis, an expired destination is expired
     # (and counted) here rather than silently overwritten.
-    if ks.lookup(destination) is not None and nx:
-        return False
+    if ks.lookup(destination) is not None:
+        if nx:
+            return False
+        ks.delete(destination)
     when = ks.expiry(source)
     ks.delete(source)
     if when is None:
@@ -380,6 +402,10 @@ def _rename(session, source, destination, nx):
     else:
         ks.store_with_expiry(destination, value, when)
     signal_key_ready(session.store, session.db, destination)
+    notify = ks.notify
+    if notify is not None:
+        notify(GENERIC, b"rename_from", source)
+        notify(GENERIC, b"rename_to", destination)
     return True
 
 
@@ -430,8 +456,10 @@ def cmd_copy(session, args):
     value = ks.lookup_read(source)
     if value is None:
         return 0
-    if target.lookup(destination) is not None and not replace:
-        return 0
+    if target.lookup(destination) is not None:
+        if not replace:
+            return 0
+        target.delete(destination)
     when = ks.expiry(source)
     duplicate = copy_value(value)
     if when is None:
@@ -440,6 +468,7 @@ def cmd_copy(session, args):
         target.store_with_expiry(destination, duplicate, when)
     store = session.store
     signal_key_ready(store, store.dbs.index(target), destination)
+    emit(target, GENERIC, b"copy_to", destination)
     return 1
 
 
@@ -462,6 +491,8 @@ def cmd_move(session, args):
     ks.delete(key)
     store = session.store
     signal_key_ready(store, store.dbs.index(target), key)
+    emit(ks, GENERIC, b"move_from", key)
+    emit(target, GENERIC, b"move_to", key)
     return 1
 
 
@@ -489,38 +520,55 @@ def refcount(value, config):
     return 1
 
 
+def _object_lookup(ks, key):
+    """OBJECT's lookup: counted as a keyspace hit or miss like a read, but a
+    miss sends no keymiss event (Redis's LOOKUP_NONOTIFY)."""
+    value = ks.lookup(key)
+    if value is None:
+        ks.misses += 1
+    else:
+        ks.hits += 1
+    return value
+
+
 # OBJECT ENCODING key
 @command("object|encoding", 3, "readonly")
 def cmd_object_encoding(session, args):
-    value = session.ks.lookup_read(args[0])
+    value = _object_lookup(session.ks, args[0])
     return None if value is None else encoding_name(value)
 
 
 # OBJECT REFCOUNT key
 @command("object|refcount", 3, "readonly")
 def cmd_object_refcount(session, args):
-    value = session.ks.lookup_read(args[0])
+    value = _object_lookup(session.ks, args[0])
     return None if value is None else refcount(value, session.store.config)
 
 
 # OBJECT FREQ key
 @command("object|freq", 3, "readonly")
 def cmd_object_freq(session, args):
-    if session.ks.lookup_read(args[0]) is None:
+    ks = session.ks
+    if _object_lookup(ks, args[0]) is None:
         return None
     if not _lfu_policy(session.store.config):
         raise CommandError(LFU_NOT_SELECTED)
-    raise CommandError(FREQ_NOT_TRACKED)
+    if ks.memory is None:
+        raise CommandError(FREQ_NOT_TRACKED)
+    return ks.memory.frequency(args[0])
 
 
 # OBJECT IDLETIME key
 @command("object|idletime", 3, "readonly")
 def cmd_object_idletime(session, args):
-    if session.ks.lookup_read(args[0]) is None:
+    ks = session.ks
+    if _object_lookup(ks, args[0]) is None:
         return None
     if _lfu_policy(session.store.config):
         raise CommandError(LRU_NOT_SELECTED)
-    raise CommandError(IDLETIME_NOT_TRACKED)
+    if ks.memory is None:
+        raise CommandError(IDLETIME_NOT_TRACKED)
+    return ks.memory.idle_seconds(args[0])
 
 
 _OBJECT_HELP = [

@@ -29,6 +29,12 @@ list waiter can be waiting on a non-empty list, except one that blocked
 before SORT ... STORE replaced a string there, and Redis leaves that one
 waiting).
 
+Keyspace notifications (engine/notify.py), Redis 7.0's names: lpush/rpush
+(the X forms too), lpop/rpop (also for LMPOP and for every blocking pop,
+served at once or later), lset, linsert, lrem, ltrim, each followed by del
+when the list is left empty. LMOVE and friends send the destination's push
+event, then the source's pop event (Redis's order).
+
 The typed helpers (``push``, ``pop``, ``list_length``...) are what both the
 handlers and the client's fast paths call, so each rule lives in one place.
 """
@@ -42,11 +48,15 @@ from minikv.engine.errors import (
     LPOS_MAXLEN_NEGATIVE, LPOS_RANK_ZERO, NO_SUCH_KEY, NUMKEYS_POSITIVE, SYNTAX, CommandError,
     wrong_arity,
 )
+from minikv.engine.notify import GENERIC, LIST, emit
 from minikv.engine.numbers import INT64_MIN, parse_int
 from minikv.engine.values import List, wrong_type
 
 OK = b"OK"
 _ENDS = {b"LEFT": True, b"RIGHT": False}  # True: the head
+# Event names by end: True is the head.
+_PUSH_EVENTS = {True: b"lpush", False: b"rpush"}
+_POP_EVENTS = {True: b"lpop", False: b"rpop"}
 
 
 # -- lookups -----------------------------------------------------------------
@@ -106,12 +116,15 @@ def push(session, key, values, head, create=True):
         else:
             value.extend(values)
         ks.signal_modified(key)
-        return len(value)
-    if not create:
+    elif not create:
         return 0
-    value = List(reversed(values) if head else values)
-    ks.store(key, value)
-    signal_key_ready(session.store, session.db, key)
+    else:
+        value = List(reversed(values) if head else values)
+        ks.store(key, value)
+        signal_key_ready(session.store, session.db, key)
+    notify = ks.notify
+    if notify is not None:
+        notify(LIST, _PUSH_EVENTS[head], key)
     return len(value)
 
 
@@ -125,7 +138,18 @@ def pop(ks, key, head):
         ks.signal_modified(key)
     else:
         ks.delete(key)
+    notify = ks.notify
+    if notify is not None:
+        _notify_change(notify, _POP_EVENTS[head], key, value)
     return element
+
+
+def _notify_change(notify, event, key, value):
+    """Send ``event`` about the list at ``key``, then del if ``value`` (what
+    is left of it) is empty."""
+    notify(LIST, event, key)
+    if not value:
+        notify(GENERIC, b"del", key)
 
 
 def _pop_from(ks, key, value, head, count):
@@ -136,6 +160,9 @@ def _pop_from(ks, key, value, head, count):
         ks.signal_modified(key)
     else:
         ks.delete(key)
+    notify = ks.notify
+    if notify is not None:
+        _notify_change(notify, _POP_EVENTS[head], key, value)
     return popped
 
 
@@ -341,6 +368,7 @@ def cmd_lset(session, args):
         raise CommandError(INDEX_RANGE)
     value[index] = args[2]
     ks.signal_modified(args[0])
+    emit(ks, LIST, b"lset", args[0])
     return OK
 
 
@@ -361,6 +389,7 @@ def cmd_linsert(session, args):
         return -1
     value.insert(index if where == b"BEFORE" else index + 1, args[3])
     ks.signal_modified(args[0])
+    emit(ks, LIST, b"linsert", args[0])
     return len(value)
 
 
@@ -391,6 +420,9 @@ def cmd_lrem(session, args):
         ks.signal_modified(key)
     else:
         ks.delete(key)
+    notify = ks.notify
+    if notify is not None:
+        _notify_change(notify, b"lrem", key, value)
     return removed
 
 
@@ -409,6 +441,9 @@ def cmd_ltrim(session, args):
     bounds = _clamp_range(start, end, len(value))
     if bounds is None:
         ks.delete(key)
+        notify = ks.notify
+        if notify is not None:
+            _notify_change(notify, b"ltrim", key, ())
         return OK
     first, last = bounds
     from_head, from_tail = first, len(value) - 1 - last
@@ -422,6 +457,7 @@ def cmd_ltrim(session, args):
         for _ in range(from_tail):
             value.pop()
     ks.signal_modified(key)
+    emit(ks, LIST, b"ltrim", key)
     return OK
 
 
@@ -446,6 +482,10 @@ def _move_from(store, db, source, src, destination, pop_head, push_head):
         ks.signal_modified(source)
     else:
         ks.delete(source)
+    notify = ks.notify
+    if notify is not None:
+        notify(LIST, _PUSH_EVENTS[push_head], destination)
+        _notify_change(notify, _POP_EVENTS[pop_head], source, src)
     return element
 
 

@@ -36,15 +36,40 @@ def parse_int(data):
 
 
 def parse_float(data):
-    """double from bytes as Redis's strtod-based parsers see it, or None."""
-    if not data or data[:1].isspace() or _FLOAT_RE.fullmatch(data) is None:
-        if _HEX_FLOAT_RE.fullmatch(data or b"") is None:
-            return None
-        return float.fromhex(data.decode())
-    value = float(data)
-    if math.isnan(value):
+    """double from bytes as Redis's strtod-based parsers see it, or None.
+
+    Like Redis: no leading space, the whole string consumed, NaN refused, and
+    a value strtod reports as out of range (overflow to infinity, or
+    underflow to zero) refused; a literal "inf" is fine.
+    """
+    if not data or data[:1].isspace():
         return None
+    if _FLOAT_RE.fullmatch(data) is not None:
+        value = float(data)
+        if math.isnan(value):
+            return None
+        if math.isinf(value) and b"inf" not in data.lower():
+            return None  # overflow
+    elif _HEX_FLOAT_RE.fullmatch(data) is not None:
+        try:
+            value = float.fromhex(data.decode())
+        except OverflowError:
+            return None
+    else:
+        return None
+    if value == 0 and _has_nonzero_digit(data):
+        return None  # underflow to zero
     return value
+
+
+def _has_nonzero_digit(data):
+    """Whether the significand (before any exponent) has a nonzero digit."""
+    text = data.lower()
+    if text.lstrip(b"+-").startswith(b"0x"):
+        significand = text.lstrip(b"+-")[2:].split(b"p")[0]
+        return any(c in b"123456789abcdef" for c in significand)
+    significand = text.split(b"e")[0]
+    return any(c in b"123456789" for c in significand)
 
 
 # -- long double arithmetic --------------------------------------------------

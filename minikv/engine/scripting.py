@@ -55,8 +55,13 @@ cmsgpack and struct libraries (absent globals). Known small differences:
 a negative zero passed to a library function implemented in Python
 (redis.call, cjson, bit) arrives as 0, because lupa turns integral numbers
 into Python ints; tostring() of those functions shows a Python repr; the
-caveats of the Lua-side emulation are listed in scripting_lua.py. OOM
-checks for scripts (Redis's allow-oom) wait for maxmemory support.
+caveats of the Lua-side emulation are listed in scripting_lua.py.
+
+maxmemory (engine/eviction.py), as Redis 7.0: a script with a shebang and
+neither no-writes nor allow-oom is refused with the OOM error when the store
+is out of memory as it starts; in any other script a denyoom redis.call is
+refused with the OOM error if the store was out of memory when the script
+started and the script has not written yet (never for allow-oom).
 """
 import hashlib
 import logging
@@ -65,10 +70,11 @@ import struct
 
 from minikv.engine.commands import COMMANDS, command
 from minikv.engine.errors import (
-    LUA_NOT_INSTALLED, NOSCRIPT, NOT_INTEGER, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY,
+    LUA_NOT_INSTALLED, NOSCRIPT, NOT_INTEGER, NUMKEYS_NEGATIVE, NUMKEYS_TOO_MANY, OOM,
     SCRIPT_DEBUG_MODE, SCRIPT_FLUSH_MODE, SCRIPT_NOT_BUSY, SCRIPT_UNKILLABLE,
     SCRIPT_WRITE_FLAG_RO, ArrayWithErrors, CommandError,
 )
+from minikv.engine.eviction import script_write_refused
 from minikv.engine.numbers import INT64_MIN, parse_int
 from minikv.engine.scripting_lua import CHUNK_NAME, ENVIRONMENT
 from minikv.engine.server import REDIS_VERSION
@@ -349,6 +355,7 @@ _ARITY_FIELDS = _error_fields(b"Wrong number of args calling Redis command from 
 _NOT_ALLOWED_FIELDS = _error_fields(b"This Redis command is not allowed from script", True)
 _WRITE_IN_READ_ONLY_FIELDS = _error_fields(
     b"Write commands are not allowed from read-only scripts.", True)
+_OOM_FIELDS = _error_fields(b"-" + OOM.encode(), True)
 _ACL_UNKNOWN_FIELDS = _error_fields(b"Invalid command passed to redis.acl_check_cmd()", False)
 
 
@@ -384,12 +391,13 @@ class _Run:
     collected).
     """
 
-    __slots__ = ("session", "read_only", "dirty", "killed", "table_from", "lua_type",
-                 "position", "tonumber", "cjson", "leaf", "error_info")
+    __slots__ = ("session", "read_only", "allow_oom", "dirty", "killed", "table_from",
+                 "lua_type", "position", "tonumber", "cjson", "leaf", "error_info")
 
-    def __init__(self, session, read_only, scripts):
+    def __init__(self, session, read_only, scripts, allow_oom=False):
         self.session = session
         self.read_only = read_only
+        self.allow_oom = allow_oom
         self.dirty = False  # a write command was called: SCRIPT KILL refuses
         self.killed = False
         self.table_from = scripts.lua.table_from
@@ -480,6 +488,8 @@ class _Run:
             return _NOT_ALLOWED_FIELDS
         if self.read_only and ("write" in cmd.flags or cmd.name in MAY_REPLICATE_COMMANDS):
             return _WRITE_IN_READ_ONLY_FIELDS
+        if not self.allow_oom and script_write_refused(self.session.store, cmd, self.dirty):
+            return _OOM_FIELDS
         return None
 
     def acl_check(self, arguments):
@@ -754,16 +764,21 @@ class Scripts:
     def run(self, session, sha, script, keys, argv, read_only):
         """Execute ``script`` for ``session`` (store lock held); its reply."""
         flags = script.flags
+        allow_oom = False
         if flags is not None:
             if read_only and b"no-writes" not in flags:
                 raise CommandError(SCRIPT_WRITE_FLAG_RO)
             read_only = read_only or b"no-writes" in flags
+            allow_oom = b"allow-oom" in flags
+            limit = session.store.memory
+            if not (read_only or allow_oom) and limit is not None and limit.oom_at_start:
+                raise CommandError(OOM)
         store = session.store
         script_session = Session(store, session.db, register=False)
         script_session.deny_blocking = True
         table_from = self.lua.table_from
         bridge = self.bridge
-        bridge.run = _Run(script_session, read_only, self)
+        bridge.run = _Run(script_session, read_only, self, allow_oom)
         bridge.failure = None
         try:
             with frozen_expiry_clock(store):

@@ -14,20 +14,19 @@ does not produce is skipped, as Redis skips unknown section names.
 is no total_commands_processed: the client's fast paths bypass the command
 table and nothing counts them, and a made-up number would be worse than none.
 
-``used_memory`` is an estimate of what the stored data occupies in this
-Python process: ``sys.getsizeof`` of every dict, key, value and expiry time,
-plus, for container values, their element count times the mean size of an
-evenly spread sample of their elements. ``avg_ttl`` is the exact mean
-remaining TTL of the live keys that have one (Redis estimates it by sampling
-in its expiry cycle, so its figure lags). Both walk the keyspace, so INFO
-costs O(keys), at C speed where it can.
+``used_memory`` is engine/memory.py's estimate of what the keys occupy
+(with maxmemory set, the sum of their MEMORY USAGE, kept incrementally and
+enforced by engine/eviction.py; without, a walk that measures the dicts as
+they are), and ``evicted_keys`` counts the keys eviction removed.
+``avg_ttl`` is the exact mean remaining TTL of the live keys that have one
+(Redis estimates it by sampling in its expiry cycle, so its figure lags); it
+walks the keyspace, so INFO costs O(keys) — and so does used_memory while
+maxmemory is 0, when no running total is kept.
 """
 import os
 import platform
 import struct
 import time
-from itertools import islice
-from sys import getsizeof
 
 from minikv.backend import BACKEND
 from minikv.engine.blocking import signal_database
@@ -37,6 +36,9 @@ from minikv.engine.errors import (
     DB_INDEX, INT_RANGE, INVALID_FIRST_DB_INDEX, INVALID_SECOND_DB_INDEX, NOT_INTEGER, SYNTAX,
     CommandError, wrong_arity,
 )
+from minikv.engine.eviction import configure as configure_memory
+from minikv.engine.memory import used_memory
+from minikv.engine.notify import configure as configure_notifications
 from minikv.engine.numbers import parse_int
 
 REDIS_VERSION = "7.0.15"
@@ -44,10 +46,6 @@ OK = b"OK"
 PONG = b"PONG"
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
-
-# How many elements of a container value the memory estimate looks at.
-SAMPLE_SIZE = 256
-_STRING_CLASSES = (bytes, bytearray)
 
 
 # PING [message]
@@ -152,7 +150,10 @@ def cmd_config_get(session, args):
 # CONFIG SET parameter value [parameter value ...]
 @command("config|set", -4, "admin noscript loading stale")
 def cmd_config_set(session, args):
-    session.store.config.set(args)
+    store = session.store
+    store.config.set(args)
+    configure_notifications(store)
+    configure_memory(store)
     return OK
 
 
@@ -172,48 +173,6 @@ def reset_stats(store):
 
 
 # -- INFO --------------------------------------------------------------------
-def _sampled(iterable, size):
-    """At most SAMPLE_SIZE items spread evenly over ``iterable`` (``size`` long).
-
-    O(size) to walk, at C speed; O(SAMPLE_SIZE) items come back.
-    """
-    return islice(iterable, 0, None, -(-size // SAMPLE_SIZE))
-
-
-def _mean(values):
-    values = list(values)
-    return sum(values) / len(values) if values else 0
-
-
-def _elements_size(value):
-    """Estimated bytes of a container value's elements (0 for a string)."""
-    if isinstance(value, dict):
-        return len(value) * _mean(getsizeof(field) + getsizeof(item)
-                                  for field, item in _sampled(value.items(), len(value)))
-    if hasattr(value, "__iter__") and hasattr(value, "__len__"):
-        return len(value) * _mean(getsizeof(element)
-                                  for element in _sampled(iter(value), len(value)))
-    return 0
-
-
-def estimate_memory(store):
-    """Estimated bytes held by the store's data.
-
-    Exact ``getsizeof`` of every dict, key, value and expiry time (summed at
-    C speed); the elements inside a container value are estimated from an
-    evenly spread sample of them. O(keys + sampled elements).
-    """
-    total = 0
-    for ks in store.dbs:
-        data, expires = ks.data, ks.expires
-        total += getsizeof(data) + getsizeof(expires)
-        total += sum(map(getsizeof, data)) + sum(map(getsizeof, data.values()))
-        total += sum(map(getsizeof, expires.values()))
-        total += sum(_elements_size(value) for value in data.values()
-                     if value.__class__ not in _STRING_CLASSES)
-    return round(total)
-
-
 def bytes_to_human(n):
     """Redis's bytesToHuman: 1023B, 1.00K, 1.11M, ... and bytes again past P."""
     for exponent, unit in enumerate("KMGTP", start=1):
@@ -258,7 +217,7 @@ def _clients_section(store):
 
 
 def _memory_section(store):
-    used = estimate_memory(store)
+    used = used_memory(store)
     maxmemory = store.config["maxmemory"]
     return [
         ("used_memory", used),
@@ -272,8 +231,7 @@ def _memory_section(store):
 def _stats_section(store):
     return [
         ("expired_keys", store.stats["expired_keys"]),
-        # minikv never evicts: maxmemory is reported, not enforced.
-        ("evicted_keys", 0),
+        ("evicted_keys", store.stats["evicted_keys"]),
         ("keyspace_hits", sum(ks.hits for ks in store.dbs)),
         ("keyspace_misses", sum(ks.misses for ks in store.dbs)),
     ]

@@ -31,6 +31,12 @@ source before looking at the destination's type. Read commands count
 keyspace hits and misses as Redis's ``lookupKeyRead`` does; SPOP, SMOVE,
 SADD and SREM don't.
 
+Keyspace notifications (engine/notify.py), Redis 7.0's names: sadd, srem,
+spop (each only when something changed, followed by del when the set is
+left empty), SMOVE's srem on the source (and its del) before sadd on the
+destination, and sinterstore/sunionstore/sdiffstore on the destination —
+or del when an empty result deletes an existing destination.
+
 The typed helpers (``add_members``, ``is_member``, ``remove_members``...)
 are what both the handlers and the client's fast paths call.
 """
@@ -41,6 +47,7 @@ from minikv.engine.errors import (
     CommandError,
 )
 from minikv.engine.glob import glob_match
+from minikv.engine.notify import GENERIC, SET, emit
 from minikv.engine.numbers import INT64_MAX, parse_int
 from minikv.engine.scan import parse_cursor
 from minikv.engine.values import Set, wrong_type
@@ -124,6 +131,9 @@ def add_member(ks, config, key, member):
         return 0
     if not set_value.hashtable and _outgrows_intset(config, len(set_value), (member,)):
         set_value.hashtable = True
+    notify = ks.notify
+    if notify is not None:
+        notify(SET, b"sadd", key)
     return 1
 
 
@@ -143,6 +153,8 @@ def add_members(ks, config, key, members):
     if added and not set_value.hashtable \
             and _outgrows_intset(config, len(set_value), members):
         set_value.hashtable = True
+    if added:
+        emit(ks, SET, b"sadd", key)
     return added
 
 
@@ -156,7 +168,18 @@ def remove_members(ks, key, members):
         ks.delete(key)
     elif removed:
         ks.signal_modified(key)
+    if removed:
+        notify = ks.notify
+        if notify is not None:
+            _notify_removed(notify, b"srem", key, set_value)
     return removed
+
+
+def _notify_removed(notify, event, key, set_value):
+    """``event`` about the set at ``key``, then del if it is now empty."""
+    notify(SET, event, key)
+    if not set_value:
+        notify(GENERIC, b"del", key)
 
 
 def is_member(ks, key, member):
@@ -232,6 +255,9 @@ def cmd_smove(session, args):
         ks.delete(source_key)
     else:
         ks.signal_modified(source_key)
+    notify = ks.notify
+    if notify is not None:
+        _notify_removed(notify, b"srem", source_key, source)
     add_member(ks, session.store.config, destination_key, member)
     return 1
 
@@ -247,6 +273,7 @@ def _pop_many(ks, config, key, set_value, count):
     way O(count) (plus the O(n) first-pick cost on a set never picked from).
     """
     survivors = len(set_value) - count
+    emit(ks, SET, b"spop", key)
     if survivors * _SPOP_MOVE_STRATEGY_MUL > count:
         ks.signal_modified(key)
         return [set_value.pop_random() for _ in range(count)]
@@ -272,6 +299,9 @@ def cmd_spop(session, args):
             ks.delete(key)
         else:
             ks.signal_modified(key)
+        notify = ks.notify
+        if notify is not None:
+            _notify_removed(notify, b"spop", key, set_value)
         return member
     count = int_arg(args[1], COUNT_POSITIVE)
     if count < 0:
@@ -281,6 +311,9 @@ def cmd_spop(session, args):
         return []
     if count >= len(set_value):
         ks.delete(key)
+        notify = ks.notify
+        if notify is not None:
+            _notify_removed(notify, b"spop", key, ())
         return _copied_in_order(session.store.config, set_value)
     return _pop_many(ks, session.store.config, key, set_value, count)
 
@@ -335,14 +368,16 @@ def difference(sets):
     return first.difference(*[set_value for set_value in sets[1:] if set_value is not None])
 
 
-def _store_result(session, destination_key, members):
-    """Replace the destination with the result (or delete it when empty);
-    the reply is the result's size."""
+def _store_result(session, destination_key, members, event):
+    """Replace the destination with the result (or delete it when empty) and
+    notify ``event`` (or del); the reply is the result's size."""
     ks = session.ks
     if not members:
-        ks.delete(destination_key)
+        if ks.delete(destination_key):
+            emit(ks, GENERIC, b"del", destination_key)
         return 0
     ks.store(destination_key, new_set(session.store.config, members))
+    emit(ks, SET, event, destination_key)
     return len(members)
 
 
@@ -367,19 +402,22 @@ def cmd_sdiff(session, args):
 # SINTERSTORE destination key [key ...]
 @command("sinterstore", -3, "write denyoom")
 def cmd_sinterstore(session, args):
-    return _store_result(session, args[0], intersection(_read_sets(session.ks, args[1:])))
+    return _store_result(session, args[0], intersection(_read_sets(session.ks, args[1:])),
+                         b"sinterstore")
 
 
 # SUNIONSTORE destination key [key ...]
 @command("sunionstore", -3, "write denyoom")
 def cmd_sunionstore(session, args):
-    return _store_result(session, args[0], union(_read_sets(session.ks, args[1:])))
+    return _store_result(session, args[0], union(_read_sets(session.ks, args[1:])),
+                         b"sunionstore")
 
 
 # SDIFFSTORE destination key [key ...]
 @command("sdiffstore", -3, "write denyoom")
 def cmd_sdiffstore(session, args):
-    return _store_result(session, args[0], difference(_read_sets(session.ks, args[1:])))
+    return _store_result(session, args[0], difference(_read_sets(session.ks, args[1:])),
+                         b"sdiffstore")
 
 
 # SINTERCARD numkeys key [key ...] [LIMIT limit]

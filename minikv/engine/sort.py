@@ -59,7 +59,9 @@ stores nothing.
 STORE replaces the destination with a list (dropping any TTL) or, when
 the result is empty, deletes it; the reply is the stored length. Like
 Redis's ``setKey``, only a destination that did not exist before signals
-blocked clients (an overwritten key does not).
+blocked clients (an overwritten key does not). Keyspace notifications: a
+stored result sends sortstore (a list event), an empty result that deletes
+an existing destination sends del.
 
 Not reproduced: Redis 7.0 tests strtod's ``errno`` without clearing it,
 so after one out-of-range value every non-integer value fails to convert
@@ -80,6 +82,7 @@ from minikv.engine.args import int_arg, keyword
 from minikv.engine.blocking import signal_key_ready
 from minikv.engine.commands import command
 from minikv.engine.errors import SCORES_NOT_DOUBLE, SYNTAX, CommandError
+from minikv.engine.notify import GENERIC, LIST, emit
 from minikv.engine.sets import members_in_order
 from minikv.engine.values import Hash, List, type_name, wrong_type
 
@@ -390,12 +393,14 @@ def sort(session, key, options):
 def _store(session, destination, elements):
     ks = session.ks
     if not elements:
-        ks.delete(destination)
+        if ks.delete(destination):
+            emit(ks, GENERIC, b"del", destination)
         return 0
     existed = ks.lookup(destination) is not None
     ks.store(destination, List(elements))
     if not existed:
         signal_key_ready(session.store, session.db, destination)
+    emit(ks, LIST, b"sortstore", destination)
     return len(elements)
 
 

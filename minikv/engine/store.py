@@ -13,6 +13,8 @@ busy, for the next WATCH or EXEC to release.
 Pub/sub subscriptions live in ``pubsub`` (engine/pubsub.py):
 ``store.pubsub.publish(channel, message)`` -> receivers, with the lock held.
 Lua scripts and their interpreter live in ``scripts`` (engine/scripting.py).
+With maxmemory set, ``memory`` holds the accounting and eviction state
+(engine/eviction.py).
 
 Fork safety: before ``os.fork()`` every live store's lock is taken, and it is
 released in both parent and child afterwards, so a child never inherits a
@@ -50,7 +52,10 @@ class Store:
         self.sessions = weakref.WeakSet()
         self.scans = ScanCursors()
         self.expirer = expiry.ActiveExpirer(self)
-        self.stats = Stats(expired_keys=0)
+        self.stats = Stats(expired_keys=0, evicted_keys=0)
+        # maxmemory's accounting and eviction state (engine/eviction.py):
+        # None while maxmemory is 0, as each keyspace's ``memory`` is.
+        self.memory = None
         self.blocked = BlockedClients(self.clock)
         self.orphaned_watches = []
         # Channel and pattern subscriptions (engine/pubsub.py); publishing

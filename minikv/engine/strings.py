@@ -9,6 +9,12 @@ methods tell WATCH by themselves; an in-place edit of a bytearray calls
 a non-empty value). The typed helpers (``get_string``,
 ``set_string``, ``incr_by``) are what both the command handlers here and the
 client's fast paths call, so each rule lives in one place.
+
+Keyspace notifications (engine/notify.py) use Redis 7.0's names: set (SET
+and its relatives, MSET per key, GETSET), expire after it when SET/SETEX
+give a TTL, incrby (INCR, DECR, INCRBY, DECRBY), incrbyfloat, append,
+setrange, getdel's del, and GETEX's expire / persist / del (a time already
+past deletes the key). Nothing is sent when nothing changed.
 """
 from minikv.engine.args import expire_ms, int_arg, keyword
 from minikv.engine.commands import command
@@ -16,6 +22,7 @@ from minikv.engine.errors import (
     NAN_OR_INF, NOT_FLOAT, NOT_INTEGER, OFFSET_RANGE, OVERFLOW, STRING_TOO_LONG, SYNTAX,
     CommandError, wrong_arity,
 )
+from minikv.engine.notify import GENERIC, STRING, emit
 from minikv.engine.numbers import (
     INT64_MAX, INT64_MIN, incr_long_double, parse_int, parse_long_double,
 )
@@ -54,6 +61,9 @@ def incr_by(ks, key, delta):
     if result > INT64_MAX or result < INT64_MIN:
         raise CommandError(OVERFLOW)
     ks.replace(key, str(result).encode())
+    notify = ks.notify
+    if notify is not None:
+        notify(STRING, b"incrby", key)
     return result
 
 
@@ -126,12 +136,30 @@ def cmd_set(client, args):
         ks.replace(key, value)
     else:
         ks.store(key, value)
+    notify = ks.notify
+    if notify is not None:
+        notify(STRING, b"set", key)
+        if when is not None:
+            notify(GENERIC, b"expire", key)
     return old if get else OK
 
 
 def set_string(ks, key, value):
     """Plain ``SET key value``: the client's fast path."""
     ks.store(key, value)
+    notify = ks.notify
+    if notify is not None:
+        notify(STRING, b"set", key)
+
+
+def set_string_with_expiry(ks, key, value, when):
+    """``SET key value EX/PX`` at the absolute time ``when`` (ms): the
+    client's fast path, and SETEX/PSETEX."""
+    ks.store_with_expiry(key, value, when)
+    notify = ks.notify
+    if notify is not None:
+        notify(STRING, b"set", key)
+        notify(GENERIC, b"expire", key)
 
 
 # GET key
@@ -147,6 +175,7 @@ def cmd_getdel(client, args):
     value = get_string(ks, args[0])
     if value is not None:
         ks.delete(args[0])
+        emit(ks, GENERIC, b"del", args[0])
     return value
 
 
@@ -155,7 +184,7 @@ def cmd_getdel(client, args):
 def cmd_getset(client, args):
     ks = client.ks
     old = get_string(ks, args[0])
-    ks.store(args[0], args[1])
+    set_string(ks, args[0], args[1])
     return old
 
 
@@ -177,10 +206,12 @@ def cmd_getex(client, args):
     if when is not None:
         if when <= now:
             ks.delete(key)
+            emit(ks, GENERIC, b"del", key)
         else:
             ks.set_expiry(key, when)
-    elif persist:
-        ks.persist(key)
+            emit(ks, GENERIC, b"expire", key)
+    elif persist and ks.persist(key):
+        emit(ks, GENERIC, b"persist", key)
     return value
 
 
@@ -208,7 +239,7 @@ def _pairs(args, name):
 def cmd_mset(client, args):
     ks = client.ks
     for key, value in _pairs(args, "mset"):
-        ks.store(key, value)
+        set_string(ks, key, value)
     return OK
 
 
@@ -220,7 +251,7 @@ def cmd_msetnx(client, args):
     if any(ks.lookup(key) is not None for key, _ in pairs):
         return 0
     for key, value in pairs:
-        ks.store(key, value)
+        set_string(ks, key, value)
     return 1
 
 
@@ -230,13 +261,13 @@ def cmd_setnx(client, args):
     ks = client.ks
     if ks.lookup(args[0]) is not None:
         return 0
-    ks.store(args[0], args[1])
+    set_string(ks, args[0], args[1])
     return 1
 
 
 def _setex(client, args, seconds, name):
     when = expire_ms(args[1], seconds, False, client.store.clock.ms(), name)
-    client.ks.store_with_expiry(args[0], args[2], when)
+    set_string_with_expiry(client.ks, args[0], args[2], when)
     return OK
 
 
@@ -301,6 +332,7 @@ def cmd_incrbyfloat(client, args):
     current = _string_for_write(ks, args[0])
     result = incr_by_float(current, args[1], NOT_FLOAT)
     ks.replace(args[0], result)
+    emit(ks, STRING, b"incrbyfloat", args[0])
     return result
 
 
@@ -313,6 +345,7 @@ def cmd_append(client, args):
     current = _string_for_write(ks, key)
     if current is None:
         ks.replace(key, tail)
+        emit(ks, STRING, b"append", key)
         return len(tail)
     _check_size(client.store, len(current) + len(tail))
     if current.__class__ is bytes:
@@ -322,6 +355,7 @@ def cmd_append(client, args):
     else:
         current += tail
         ks.signal_modified(key)
+    emit(ks, STRING, b"append", key)
     return len(current)
 
 
@@ -386,6 +420,7 @@ def cmd_setrange(client, args):
         ks.signal_modified(key)
     else:
         ks.replace(key, current)
+    emit(ks, STRING, b"setrange", key)
     return len(current)
 
 

@@ -52,6 +52,13 @@ empty. Every argument is checked before anything changes, in Redis's order
 before its options). Reads count keyspace hits and misses as Redis's
 ``lookupKeyRead`` does, the sources of the STORE forms included.
 
+Keyspace notifications (engine/notify.py) use Redis 7.0's event names:
+zadd (zincr for ZINCRBY and ZADD INCR), zrem, zremrangebyrank/score/lex,
+zpopmin/zpopmax (ZMPOP and the blocking pops too), and zunionstore,
+zinterstore, zdiffstore, zrangestore on the destination; "del" follows when
+a command empties its key or deletes its destination. A command that
+changes nothing emits nothing; the keyspace core adds "new" for new keys.
+
 Blocking. BZPOPMIN, BZPOPMAX and BZMPOP pop at once when they can, else
 block through engine/blocking.py. A client only ever waits on keys that do
 not hold a sorted set, and in Redis 7.0 only a key *added* to the keyspace
@@ -78,6 +85,7 @@ from minikv.engine.errors import (
     ZADD_INCR_PAIRS, ZADD_XX_AND_NX, CommandError, no_input_keys,
 )
 from minikv.engine.glob import glob_match
+from minikv.engine.notify import GENERIC, ZSET, emit
 from minikv.engine.numbers import INT64_MAX, parse_int
 from minikv.engine.scan import parse_cursor
 from minikv.engine.values import Set, ZSet, wrong_type
@@ -87,12 +95,12 @@ _INF = math.inf
 
 
 # -- scores: reading and printing --------------------------------------------
-# The strings C's strtod converts completely (decimal, hex, infinities);
-# NaN spellings are recognised separately because they are always refused.
+# The strings C's strtod converts completely, NaN aside (never accepted as a
+# score): decimal, hexadecimal, and the infinities.
 _DECIMAL = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _HEX = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?")
 _INFINITY = re.compile(rb"[+-]?inf(?:inity)?", re.IGNORECASE)
-_MANTISSA_DIGITS = re.compile(rb"[1-9a-fA-F]")
+_NONZERO_DIGIT = re.compile(rb"[1-9a-f]")
 _C_SPACE = b" \t\n\v\f\r"
 
 
@@ -102,23 +110,23 @@ def _strtod(text):
     ``out_of_range`` is strtod's ERANGE with an infinite or zero result: the
     number overflows a double, or is not zero but underflows to zero.
     """
+    if _INFINITY.fullmatch(text):
+        return (-_INF if text[:1] == b"-" else _INF), False
+    lowered = text.lower()
     if _DECIMAL.fullmatch(text):
         value = float(text)
-        if value in (_INF, -_INF):
-            return value, True
-        mantissa = text.partition(b"e")[0].partition(b"E")[0]
-        return value, value == 0.0 and _MANTISSA_DIGITS.search(mantissa) is not None
-    if _HEX.fullmatch(text):
+        digits = lowered.partition(b"e")[0]
+    elif _HEX.fullmatch(text):
+        digits = lowered.partition(b"x")[2].partition(b"p")[0]
         try:
             value = float.fromhex(text.decode())
         except OverflowError:
-            return (-_INF if text[:1] == b"-" else _INF), True
-        mantissa = text[text.index(b"x") + 1 if b"x" in text else text.index(b"X") + 1:]
-        mantissa = mantissa.partition(b"p")[0].partition(b"P")[0]
-        return value, value == 0.0 and _MANTISSA_DIGITS.search(mantissa) is not None
-    if _INFINITY.fullmatch(text):
-        return (-_INF if text[:1] == b"-" else _INF), False
-    return None
+            value = -_INF if text[:1] == b"-" else _INF
+    else:
+        return None
+    if value in (_INF, -_INF):
+        return value, True
+    return value, value == 0.0 and _NONZERO_DIGIT.search(digits) is not None
 
 
 def parse_score(data):
@@ -272,6 +280,21 @@ def _rescore(zset, member, score):
     zset.rescore(member, score if zset.skiplist else score + 0.0)
 
 
+def _changed(ks, key, zset, event):
+    """After members were removed in place: delete the key if that emptied
+    it (which tells WATCH), else tell WATCH the value changed; then the
+    keyspace events, the command's ``event`` and "del" for an emptied key."""
+    if zset.scores:
+        ks.signal_modified(key)
+    else:
+        ks.delete(key)
+    notify = ks.notify
+    if notify is not None:
+        notify(ZSET, event, key)
+        if not zset.scores:
+            notify(GENERIC, b"del", key)
+
+
 def add_member(session, key, member, score):
     """ZADD key score member, no options: 1 if the member is new, else 0.
     ``score`` is a float, never NaN. O(log n)."""
@@ -281,15 +304,23 @@ def add_member(session, key, member, score):
         zset = _new_zset(session.store.config, member)
         ks.store(key, zset)
         _insert(zset, session.store.config, member, score)
+        emit(ks, ZSET, b"zadd", key)
         signal_key_ready(session.store, session.db, key)
         return 1
     current = zset.scores.get(member)
     if current is None:
         _insert(zset, session.store.config, member, score)
-        return 1
-    if score != current:
+        added = 1
+    elif score != current:
         _rescore(zset, member, score)
-    return 0
+        added = 0
+    else:
+        return 0
+    ks.signal_modified(key)
+    notify = ks.notify
+    if notify is not None:
+        notify(ZSET, b"zadd", key)
+    return added
 
 
 def incr_member(session, key, member, increment):
@@ -300,17 +331,24 @@ def incr_member(session, key, member, increment):
         zset = _new_zset(session.store.config, member)
         ks.store(key, zset)
         _insert(zset, session.store.config, member, increment)
+        emit(ks, ZSET, b"zincr", key)
         signal_key_ready(session.store, session.db, key)
         return increment
     current = zset.scores.get(member)
     if current is None:
-        _insert(zset, session.store.config, member, increment)
-        return increment
-    score = current + increment
-    if score != score:
-        raise CommandError(SCORE_IS_NAN)
-    if score != current:
+        score = increment
+        _insert(zset, session.store.config, member, score)
+    else:
+        score = current + increment
+        if score != score:
+            raise CommandError(SCORE_IS_NAN)
+        if score == current:
+            return score
         _rescore(zset, member, score)
+    ks.signal_modified(key)
+    notify = ks.notify
+    if notify is not None:
+        notify(ZSET, b"zincr", key)
     return score
 
 
@@ -383,6 +421,9 @@ def cmd_zadd(session, args):
         if score != current:
             _rescore(zset, member, score)
             changed += 1
+    if added or changed:
+        ks.signal_modified(key)
+        emit(ks, ZSET, b"zincr" if incr else b"zadd", key)
     if incr:
         return None if result is None else format_score(result)
     return added + changed if b"CH" in flags else added
@@ -409,8 +450,8 @@ def remove_members(ks, key, members):
     removed = 0
     for member in members:
         removed += discard(member)
-    if not zset.scores:
-        ks.delete(key)
+    if removed:
+        _changed(ks, key, zset, b"zrem")
     return removed
 
 
@@ -743,18 +784,20 @@ def cmd_zrevrangebylex(session, args):
     return _range_command(session, args, b"LEX", True)
 
 
-def _store_zset(session, destination, zset):
-    """Replace ``destination`` with ``zset`` (TTL dropped), or delete it when
-    the result is empty; the reply is the result's size. As in Redis 7.0,
-    only a destination that did not exist signals blocked clients (an
-    overwritten key is not "added")."""
+def _store_zset(session, destination, zset, event):
+    """Replace ``destination`` with ``zset`` (TTL dropped) and notify
+    ``event``, or delete it ("del") when the result is empty; the reply is
+    the result's size. As in Redis 7.0, only a destination that did not
+    exist signals blocked clients (an overwritten key is not "added")."""
     ks = session.ks
     existed = ks.lookup(destination) is not None
     if not zset.scores:
         if existed:
             ks.delete(destination)
+            emit(ks, GENERIC, b"del", destination)
         return 0
     ks.store(destination, zset)
+    emit(ks, ZSET, event, destination)
     if not existed:
         signal_key_ready(session.store, session.db, destination)
     return len(zset.scores)
@@ -774,7 +817,7 @@ def cmd_zrangestore(session, args):
                   and len(pairs) > config["zset-max-listpack-entries"])
     for score, member in pairs:
         _insert(result, config, member, score)
-    return _store_zset(session, args[0], result)
+    return _store_zset(session, args[0], result, b"zrangestore")
 
 
 # ZCOUNT key min max
@@ -813,10 +856,11 @@ def cmd_zlexcount(session, args):
 
 
 # -- removing ranges ----------------------------------------------------------
-def _remove_span(ks, key, zset, first, end):
-    removed = zset.delete_ranks(first, end) if first < end else 0
-    if not zset.scores:
-        ks.delete(key)
+def _remove_span(ks, key, zset, first, end, event):
+    if first >= end:
+        return 0
+    removed = zset.delete_ranks(first, end)
+    _changed(ks, key, zset, event)
     return removed
 
 
@@ -829,7 +873,7 @@ def cmd_zremrangebyrank(session, args):
     if zset is None:
         return 0
     first, end = _rank_span(len(zset.scores), start, stop)
-    return _remove_span(ks, args[0], zset, first, end)
+    return _remove_span(ks, args[0], zset, first, end, b"zremrangebyrank")
 
 
 # ZREMRANGEBYSCORE key min max
@@ -841,7 +885,7 @@ def cmd_zremrangebyscore(session, args):
     if zset is None:
         return 0
     first, end = _score_span(zset, score_range)
-    return _remove_span(ks, args[0], zset, first, end)
+    return _remove_span(ks, args[0], zset, first, end, b"zremrangebyscore")
 
 
 # ZREMRANGEBYLEX key min max
@@ -859,7 +903,7 @@ def cmd_zremrangebylex(session, args):
     if start is None:
         return 0
     first, end = _walk_span(zset, start, False, lex.below_high)
-    return _remove_span(ks, args[0], zset, first, end)
+    return _remove_span(ks, args[0], zset, first, end, b"zremrangebylex")
 
 
 # -- popping -------------------------------------------------------------------
@@ -868,8 +912,7 @@ def _pop(ks, key, zset, count, highest):
     deletes the key when it empties. O(count log n)."""
     pop = zset.pop_last if highest else zset.pop_first
     popped = [pop() for _ in range(min(count, len(zset.scores)))]
-    if not zset.scores:
-        ks.delete(key)
+    _changed(ks, key, zset, b"zpopmax" if highest else b"zpopmin")
     return popped
 
 
@@ -1249,7 +1292,7 @@ def _operation_store(session, args, name, operation):
     result = ZSet(skiplist=not fits)
     for member, score in scores.items():
         result.add(member, score + 0.0 if fits else score)
-    return _store_zset(session, args[0], result)
+    return _store_zset(session, args[0], result, name.encode())
 
 
 # ZUNION numkeys key [key ...] [WEIGHTS weight ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]
