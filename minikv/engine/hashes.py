@@ -38,7 +38,7 @@ from minikv.engine.errors import (
 from minikv.engine.glob import glob_match
 from minikv.engine.notify import GENERIC, HASH, emit
 from minikv.engine.numbers import INT64_MAX, INT64_MIN, parse_int, parse_long_double
-from minikv.engine.scan import parse_cursor
+from minikv.engine.scan import element_scan_options, parse_cursor
 from minikv.engine.strings import incr_by_float
 from minikv.engine.values import Hash, wrong_type
 
@@ -363,30 +363,6 @@ def cmd_hrandfield(session, args):
 
 
 # -- HSCAN -------------------------------------------------------------------
-def _hscan_options(args):
-    """[MATCH pattern] [COUNT count] -> (pattern or None, count).
-
-    Redis 7.0 knows no NOVALUES (7.4 added it) and SCAN's TYPE is not
-    allowed here: both are syntax errors. A repeated option: the last wins.
-    """
-    pattern = None
-    count = 10
-    for i in range(0, len(args), 2):
-        word = keyword(args[i])
-        if i + 1 >= len(args):
-            raise CommandError(SYNTAX)
-        if word == b"COUNT":
-            count = int_arg(args[i + 1])
-            if count < 1:
-                raise CommandError(SYNTAX)
-        elif word == b"MATCH":
-            # A lone "*" is no filter at all: it must match the empty field too.
-            pattern = None if args[i + 1] == b"*" else args[i + 1]
-        else:
-            raise CommandError(SYNTAX)
-    return pattern, count
-
-
 # HSCAN key cursor [MATCH pattern] [COUNT count]
 @command("hscan", -3, "readonly")
 def cmd_hscan(session, args):
@@ -406,7 +382,7 @@ def cmd_hscan(session, args):
     hash_value = read_hash(session.ks, args[0])
     if hash_value is None:
         return [b"0", []]
-    pattern, count = _hscan_options(args[2:])
+    pattern, count = element_scan_options(args[2:])
     if hash_value.hashtable:
         next_cursor, fields = session.store.scans.page(hash_value, cursor, count)
     else:

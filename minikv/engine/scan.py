@@ -15,7 +15,8 @@ missed element.
 """
 from collections import OrderedDict
 
-from minikv.engine.errors import CommandError
+from minikv.engine.args import int_arg, keyword
+from minikv.engine.errors import SYNTAX, CommandError
 
 MAX_OPEN_SCANS = 64
 _POSITION_BITS = 32
@@ -69,3 +70,27 @@ def parse_cursor(data):
     if value >= 1 << 64:
         raise CommandError("ERR invalid cursor")
     return (-value) % (1 << 64) if sign == b"-" else value
+
+
+def element_scan_options(args):
+    """HSCAN/SSCAN/ZSCAN's [MATCH pattern] [COUNT count] -> (pattern or None, count).
+
+    SCAN's TYPE (and 7.4's NOVALUES) are syntax errors here; a repeated
+    option: the last one wins; COUNT must be at least 1. A lone "*" is no
+    filter at all: it must match the empty field/member too.
+    """
+    pattern = None
+    count = 10
+    for i in range(0, len(args), 2):
+        word = keyword(args[i])
+        if i + 1 >= len(args):
+            raise CommandError(SYNTAX)
+        if word == b"COUNT":
+            count = int_arg(args[i + 1])
+            if count < 1:
+                raise CommandError(SYNTAX)
+        elif word == b"MATCH":
+            pattern = None if args[i + 1] == b"*" else args[i + 1]
+        else:
+            raise CommandError(SYNTAX)
+    return pattern, count

@@ -49,7 +49,7 @@ from minikv.engine.errors import (
 from minikv.engine.glob import glob_match
 from minikv.engine.notify import GENERIC, SET, emit
 from minikv.engine.numbers import INT64_MAX, parse_int
-from minikv.engine.scan import parse_cursor
+from minikv.engine.scan import element_scan_options, parse_cursor
 from minikv.engine.values import Set, wrong_type
 
 # Redis's SPOP switches strategy once the survivors are few: when
@@ -460,30 +460,6 @@ def cmd_sintercard(session, args):
 
 
 # -- SSCAN -------------------------------------------------------------------
-def _sscan_options(args):
-    """[MATCH pattern] [COUNT count] -> (pattern or None, count).
-
-    SCAN's TYPE (and 7.4's NOVALUES) are syntax errors here; a repeated
-    option: the last one wins.
-    """
-    pattern = None
-    count = 10
-    for i in range(0, len(args), 2):
-        word = keyword(args[i])
-        if i + 1 >= len(args):
-            raise CommandError(SYNTAX)
-        if word == b"COUNT":
-            count = int_arg(args[i + 1])
-            if count < 1:
-                raise CommandError(SYNTAX)
-        elif word == b"MATCH":
-            # A lone "*" is no filter at all: it must match the empty member too.
-            pattern = None if args[i + 1] == b"*" else args[i + 1]
-        else:
-            raise CommandError(SYNTAX)
-    return pattern, count
-
-
 # SSCAN key cursor [MATCH pattern] [COUNT count]
 @command("sscan", -3, "readonly")
 def cmd_sscan(session, args):
@@ -503,7 +479,7 @@ def cmd_sscan(session, args):
     set_value = read_set(session.ks, args[0])
     if set_value is None:
         return [b"0", []]
-    pattern, count = _sscan_options(args[2:])
+    pattern, count = element_scan_options(args[2:])
     if set_value.hashtable:
         next_cursor, candidates = session.store.scans.page(set_value, cursor, count)
         members = [member for member in candidates if member in set_value]

@@ -87,7 +87,7 @@ from minikv.engine.errors import (
 from minikv.engine.glob import glob_match
 from minikv.engine.notify import GENERIC, ZSET, emit
 from minikv.engine.numbers import INT64_MAX, parse_int
-from minikv.engine.scan import parse_cursor
+from minikv.engine.scan import element_scan_options, parse_cursor
 from minikv.engine.values import Set, ZSet, wrong_type
 
 _LONG_MAX = INT64_MAX
@@ -1340,30 +1340,6 @@ def cmd_zintercard(session, args):
 
 
 # -- ZSCAN ---------------------------------------------------------------------
-def _zscan_options(args):
-    """[MATCH pattern] [COUNT count] -> (pattern or None, count).
-
-    SCAN's TYPE (and 7.4's NOVALUES) are syntax errors here; a repeated
-    option: the last one wins.
-    """
-    pattern = None
-    count = 10
-    for i in range(0, len(args), 2):
-        word = keyword(args[i])
-        if i + 1 >= len(args):
-            raise CommandError(SYNTAX)
-        if word == b"COUNT":
-            count = int_arg(args[i + 1])
-            if count < 1:
-                raise CommandError(SYNTAX)
-        elif word == b"MATCH":
-            # A lone "*" is no filter at all: it must match the empty member too.
-            pattern = None if args[i + 1] == b"*" else args[i + 1]
-        else:
-            raise CommandError(SYNTAX)
-    return pattern, count
-
-
 # ZSCAN key cursor [MATCH pattern] [COUNT count]
 @command("zscan", -3, "readonly")
 def cmd_zscan(session, args):
@@ -1383,7 +1359,7 @@ def cmd_zscan(session, args):
     zset = read_zset(session.ks, args[0])
     if zset is None:
         return [b"0", []]
-    pattern, count = _zscan_options(args[2:])
+    pattern, count = element_scan_options(args[2:])
     scores = zset.scores
     if zset.skiplist:
         next_cursor, members = session.store.scans.page(scores, cursor, count)
