@@ -36,9 +36,13 @@ While ``memory`` is None each costs one test.
 
 Both modules export the same names with the same behaviour; ``minikv.backend``
 picks one. Values are opaque here: the command modules give them meaning.
+The sorted sets' ``ScoreIndex`` lives in ``minikv/_pyzset.py`` (the compiled
+core has its own, a skip list); it is re-exported here so that both twins
+export the same names.
 """
+from minikv._pyzset import ScoreIndex
 
-__all__ = ["Keyspace"]
+__all__ = ["Keyspace", "ScoreIndex"]
 
 
 class Keyspace:

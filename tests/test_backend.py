@@ -50,8 +50,8 @@ PUBLIC_ATTRIBUTES = tuple(name for name in _pycore.Keyspace.__slots__ if not nam
 # -- (1) same names, signatures, attributes -------------------------------
 def test_modules_export_the_same_names():
     core = compiled_core()
-    assert core.__all__ == _pycore.__all__ == ["Keyspace"]
-    assert public_names(core) == public_names(_pycore) == ["Keyspace"]
+    assert core.__all__ == _pycore.__all__ == ["Keyspace", "ScoreIndex"]
+    assert public_names(core) == public_names(_pycore) == ["Keyspace", "ScoreIndex"]
 
 
 def test_keyspace_methods_have_the_same_signatures():
