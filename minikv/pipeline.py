@@ -40,7 +40,8 @@ it (``api.callbacks.resp3_reply``).
 import textwrap
 
 from minikv.api.callbacks import has_resp3_type, resp3_reply
-from minikv.api.expiry_args import condition_flags, expire_flags, seconds
+from minikv.api.expiry_args import condition_flags, seconds
+from minikv.api.strings import set_arguments
 from minikv.client import EMPTY_RESPONSE, Redis
 from minikv.engine.commands import QUEUED, dispatch
 from minikv.engine.errors import CommandError
@@ -60,10 +61,6 @@ _EXEC = [b"EXEC"]
 _UNWATCH = [b"UNWATCH"]
 
 
-def _at_most_one(*flags):
-    return sum(1 for flag in flags if flag) <= 1
-
-
 class RoutedCommands:
     """The client's fast-path methods, each routed through ``execute_command``
     with the arguments redis-py sends."""
@@ -80,34 +77,8 @@ class RoutedCommands:
                 and not (nx or xx or get or keepttl) and ifeq is None and ifne is None
                 and ifdeq is None and ifdne is None):
             return self.execute_command("SET", name, value)  # the common case, quickly
-        if not _at_most_one(ex is not None, px is not None, exat is not None,
-                            pxat is not None, keepttl):
-            raise DataError("``ex``, ``px``, ``exat``, ``pxat``, "
-                            "and ``keepttl`` are mutually exclusive.")
-        if not _at_most_one(nx, xx, ifeq is not None, ifne is not None,
-                            ifdeq is not None, ifdne is not None):
-            raise DataError("``nx``, ``xx``, ``ifeq``, ``ifne``, ``ifdeq``, ``ifdne`` "
-                            "are mutually exclusive.")
-        pieces = [name, value]
-        if nx:
-            pieces.append("NX")
-        elif xx:
-            pieces.append("XX")
-        elif ifeq is not None:
-            pieces += ["IFEQ", ifeq]
-        elif ifne is not None:
-            pieces += ["IFNE", ifne]
-        elif ifdeq is not None:
-            pieces += ["IFDEQ", ifdeq]
-        elif ifdne is not None:
-            pieces += ["IFDNE", ifdne]
-        options = {}
-        if get:
-            pieces.append("GET")
-            options["get"] = True
-        pieces += expire_flags(ex, px, exat, pxat)
-        if keepttl:
-            pieces.append("KEEPTTL")
+        pieces, options = set_arguments(name, value, ex, px, nx, xx, keepttl, get, exat, pxat,
+                                        ifeq, ifne, ifdeq, ifdne)
         return self.execute_command("SET", *pieces, **options)
 
     def incrby(self, name, amount=1):

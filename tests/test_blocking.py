@@ -10,52 +10,16 @@ test harness polls (for "is it blocked yet"); the implementation never does,
 which ``BlockedClients.wakeups`` lets the last tests check.
 """
 import os
-import threading
 import time
 
 import pytest
 import redis
-from helpers import kind, raises
+from helpers import Call, blocked_clients, kind, raises, wait_blocked
 from redis.exceptions import ResponseError
 
 import minikv
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-JOIN_SECONDS = 10
-
-
-def blocked_clients(client):
-    return client.info("clients")["blocked_clients"]
-
-
-def wait_blocked(client, count):
-    """Poll (test side only) until ``count`` clients are blocked."""
-    deadline = time.monotonic() + JOIN_SECONDS
-    while blocked_clients(client) != count:
-        assert time.monotonic() < deadline, f"expected {count} blocked clients"
-        time.sleep(0.002)
-
-
-class Call(threading.Thread):
-    """A call made in a thread of its own; ``outcome()`` joins it."""
-
-    def __init__(self, function, *args, **kwargs):
-        super().__init__(daemon=True)
-        self.function, self.args, self.kwargs = function, args, kwargs
-        self.result = self.error = None
-
-    def run(self):
-        try:
-            self.result = self.function(*self.args, **self.kwargs)
-        except Exception as exc:  # handed to the test by outcome()
-            self.error = exc
-
-    def outcome(self):
-        self.join(JOIN_SECONDS)
-        assert not self.is_alive(), "the call is still blocked"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 @pytest.fixture

@@ -17,6 +17,40 @@ def _at_most_one(*flags):
     return sum(1 for flag in flags if flag) <= 1
 
 
+def set_arguments(name, value, ex, px, nx, xx, keepttl, get, exat, pxat,
+                  ifeq, ifne, ifdeq, ifdne):
+    """SET's argv and callback options exactly as redis-py builds them."""
+    if not _at_most_one(ex is not None, px is not None, exat is not None,
+                        pxat is not None, keepttl):
+        raise DataError("``ex``, ``px``, ``exat``, ``pxat``, "
+                        "and ``keepttl`` are mutually exclusive.")
+    if not _at_most_one(nx, xx, ifeq is not None, ifne is not None,
+                        ifdeq is not None, ifdne is not None):
+        raise DataError("``nx``, ``xx``, ``ifeq``, ``ifne``, ``ifdeq``, ``ifdne`` "
+                        "are mutually exclusive.")
+    pieces = [name, value]
+    if nx:
+        pieces.append("NX")
+    elif xx:
+        pieces.append("XX")
+    elif ifeq is not None:
+        pieces += ["IFEQ", ifeq]
+    elif ifne is not None:
+        pieces += ["IFNE", ifne]
+    elif ifdeq is not None:
+        pieces += ["IFDEQ", ifdeq]
+    elif ifdne is not None:
+        pieces += ["IFDNE", ifdne]
+    options = {}
+    if get:
+        pieces.append("GET")
+        options["get"] = True
+    pieces += expire_flags(ex, px, exat, pxat)
+    if keepttl:
+        pieces.append("KEEPTTL")
+    return pieces, options
+
+
 class StringCommands:
     __slots__ = ()
 
@@ -66,34 +100,8 @@ class StringCommands:
                             ks.notify(STRING, b"set", key)
                             ks.notify(GENERIC, b"expire", key)
                 return True
-        if not _at_most_one(ex is not None, px is not None, exat is not None,
-                            pxat is not None, keepttl):
-            raise DataError("``ex``, ``px``, ``exat``, ``pxat``, "
-                            "and ``keepttl`` are mutually exclusive.")
-        if not _at_most_one(nx, xx, ifeq is not None, ifne is not None,
-                            ifdeq is not None, ifdne is not None):
-            raise DataError("``nx``, ``xx``, ``ifeq``, ``ifne``, ``ifdeq``, ``ifdne`` "
-                            "are mutually exclusive.")
-        pieces = [name, value]
-        if nx:
-            pieces.append("NX")
-        elif xx:
-            pieces.append("XX")
-        elif ifeq is not None:
-            pieces += ["IFEQ", ifeq]
-        elif ifne is not None:
-            pieces += ["IFNE", ifne]
-        elif ifdeq is not None:
-            pieces += ["IFDEQ", ifdeq]
-        elif ifdne is not None:
-            pieces += ["IFDNE", ifdne]
-        options = {}
-        if get:
-            pieces.append("GET")
-            options["get"] = True
-        pieces += expire_flags(ex, px, exat, pxat)
-        if keepttl:
-            pieces.append("KEEPTTL")
+        pieces, options = set_arguments(name, value, ex, px, nx, xx, keepttl, get, exat, pxat,
+                                        ifeq, ifne, ifdeq, ifdne)
         return self.execute_command("SET", *pieces, **options)
 
     def incrby(self, name, amount=1):
