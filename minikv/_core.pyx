@@ -64,7 +64,7 @@ from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp
 
-__all__ = ["Keyspace", "ScoreIndex"]
+__all__ = ["FastPaths", "Keyspace", "ScoreIndex", "StoreLock"]
 
 
 # The first lines of the class docstring are CPython's text-signature
@@ -150,6 +150,9 @@ cdef class Keyspace:
 
     def lookup_read(self, key):
         """``lookup`` for read commands: also counts keyspace hits/misses."""
+        return self._lookup_read(key)
+
+    cdef object _lookup_read(self, object key):
         cdef object value = self._lookup(key)
         if value is None:
             self.misses += 1
@@ -174,6 +177,9 @@ cdef class Keyspace:
     # the cost to one test while notifications are off.
     def store(self, key, value):
         """Set ``key`` and drop any TTL it had (plain SET). O(1)."""
+        self._store(key, value)
+
+    cdef int _store(self, object key, object value) except -1:
         cdef dict expires
         if self.notify is not None and self._lookup(key) is None:
             self.notify.new_key(key)
@@ -185,9 +191,13 @@ cdef class Keyspace:
             self._signal_modified(key)
         if self.memory is not None:
             self.memory.written(key)
+        return 0
 
     def replace(self, key, value):
         """Set ``key`` keeping its TTL (in-place updates, KEEPTTL). O(1)."""
+        self._replace(key, value)
+
+    cdef int _replace(self, object key, object value) except -1:
         if self.notify is not None and self._lookup(key) is None:
             self.notify.new_key(key)
         self.data[key] = value
@@ -195,9 +205,13 @@ cdef class Keyspace:
             self._signal_modified(key)
         if self.memory is not None:
             self.memory.written(key)
+        return 0
 
     def store_with_expiry(self, key, value, when):
         """Set ``key`` to expire at ``when`` (absolute ms). O(1)."""
+        self._store_with_expiry(key, value, when)
+
+    cdef int _store_with_expiry(self, object key, object value, object when) except -1:
         if self.notify is not None and self._lookup(key) is None:
             self.notify.new_key(key)
         self.data[key] = value
@@ -206,13 +220,18 @@ cdef class Keyspace:
             self._signal_modified(key)
         if self.memory is not None:
             self.memory.written(key)
+        return 0
 
     def set_expiry(self, key, when):
+        self._expire_at(key, when)
+
+    cdef int _expire_at(self, object key, object when) except -1:
         self._set_expiry(key, when)
         if self.watched:
             self._signal_modified(key)
         if self.memory is not None:
             self.memory.written(key)
+        return 0
 
     cdef int _set_expiry(self, object key, object when) except -1:
         self.expires[key] = when
@@ -236,6 +255,9 @@ cdef class Keyspace:
 
     def delete(self, key):
         """Remove ``key`` (live or not); True if it existed. O(1)."""
+        return self._delete(key)
+
+    cdef bint _delete(self, object key) except -1:
         cdef dict expires
         if self.data.pop(key, None) is None:
             return False
@@ -255,10 +277,14 @@ cdef class Keyspace:
         changes a value in place (HSET on an existing hash, APPEND to a
         bytearray) calls it itself; it also tells the memory tracker. O(1).
         """
+        self._modified(key)
+
+    cdef int _modified(self, object key) except -1:
         if self.watched:
             self._signal_modified(key)
         if self.memory is not None:
             self.memory.written(key)
+        return 0
 
     cdef int _signal_modified(self, object key) except -1:
         cdef object watchers = self.watched.get(key)
@@ -617,6 +643,9 @@ cdef class ScoreIndex:
 
     def rank(self, double score, bytes member not None):
         """How many pairs sort before (score, member): its rank if present."""
+        return self._rank(score, member)
+
+    cdef Py_ssize_t _rank(self, double score, bytes member) noexcept:
         cdef ZNode *node = self.header
         cdef PyObject *key = <PyObject *>member
         cdef Py_ssize_t traversed = 0
@@ -843,3 +872,6 @@ cdef class _ScoreIter:
         self.remaining -= 1
         self.node = node.backward if self.reverse else node.level[0].forward
         return _pair(node)
+
+
+include "_client.pxi"

@@ -40,9 +40,16 @@ The sorted sets' ``ScoreIndex`` lives in ``minikv/_pyzset.py`` (the compiled
 core has its own, a skip list); it is re-exported here so that both twins
 export the same names.
 """
+import threading
+
 from minikv._pyzset import ScoreIndex
 
-__all__ = ["Keyspace", "ScoreIndex"]
+__all__ = ["Keyspace", "ScoreIndex", "StoreLock"]
+
+# The store's mutex (engine/store.py). The compiled core has its own type
+# with this interface, which its client fast paths take without a method
+# call; here it is simply threading's.
+StoreLock = threading.Lock
 
 
 class Keyspace:

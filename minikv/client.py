@@ -25,6 +25,8 @@ from minikv.api.sets import SetCommands
 from minikv.api.sort import SortCommands
 from minikv.api.sorted_sets import SortedSetCommands
 from minikv.api.strings import StringCommands
+from minikv.backend import FastPaths
+from minikv.engine.atomic import run_atomically
 from minikv.engine.commands import dispatch
 from minikv.engine.errors import ArrayWithErrors, CommandError
 from minikv.engine.eviction import configure as configure_memory
@@ -95,7 +97,7 @@ def make_decoder(encoding, errors):
     return decode
 
 
-class Redis(StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands,
+class Redis(FastPaths, StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands,
             SortedSetCommands, SortCommands, ServerCommands, PubSubCommands, ScriptingCommands):
     """An embedded Redis with redis-py's API.
 
@@ -208,6 +210,17 @@ class Redis(StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands
                     if watch_delay is not None and watch_delay > 0:
                         time.sleep(watch_delay)
                     continue
+
+    def run_atomically(self, fn, *args):
+        """``fn(context, *args)`` with no other command running meanwhile,
+        as EVAL runs a script, but in Python: ``context.call(*argv)`` runs
+        a command and returns its raw reply. What the pattern classes use
+        for their one-step operations (see engine/atomic.py). A Redis error
+        escaping ``fn`` is raised as redis-py's exception class."""
+        try:
+            return run_atomically(self._session, fn, args)
+        except CommandError as exc:
+            raise error_from_reply(exc.text) from None
 
     def watch(self, *names):
         """As in redis-py, WATCH belongs to pipelines: this only warns."""

@@ -186,6 +186,12 @@ class RoutedCommands:
         return self.execute_command(*pieces, withscores=withscores,
                                     score_cast_func=score_cast_func)
 
+    # -- native atomic steps -------------------------------------------------
+    def run_atomically(self, fn, *args):
+        # A step returns its value at once; nothing can stand for it in a queue.
+        raise RedisError("run_atomically() runs at once: it cannot be queued in a pipeline "
+                         "or inside MULTI; call it on the client")
+
 
 # -- a plain client inside a raw MULTI -----------------------------------------
 class _InMulti:

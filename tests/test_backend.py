@@ -13,6 +13,8 @@ import inspect
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 import minikv
-from minikv import _pycore
+from helpers import JOIN_SECONDS
+from minikv import _pyclient, _pycore
 
 PACKAGE_ROOT = Path(minikv.__file__).resolve().parent.parent
 
@@ -49,9 +52,115 @@ PUBLIC_ATTRIBUTES = tuple(name for name in _pycore.Keyspace.__slots__ if not nam
 
 # -- (1) same names, signatures, attributes -------------------------------
 def test_modules_export_the_same_names():
+    # The compiled core holds the keyspace and the client's fast paths; the
+    # pure twins are two modules, one per layer.
     core = compiled_core()
-    assert core.__all__ == _pycore.__all__ == ["Keyspace", "ScoreIndex"]
-    assert public_names(core) == public_names(_pycore) == ["Keyspace", "ScoreIndex"]
+    pure_names = sorted(_pycore.__all__ + _pyclient.__all__)
+    assert pure_names == ["FastPaths", "Keyspace", "ScoreIndex", "StoreLock"]
+    assert sorted(core.__all__) == pure_names
+    assert public_names(core) == pure_names
+    for name in pure_names:
+        twin = _pyclient if name == "FastPaths" else _pycore
+        assert hasattr(twin, name)
+
+
+def _own_methods(cls):
+    return sorted(name for name, member in vars(cls).items()
+                  if callable(member) and name not in ("__init__", "__new__"))
+
+
+def test_fast_paths_have_the_same_methods_and_signatures():
+    pure_class, core_class = _pyclient.FastPaths, compiled_core().FastPaths
+    core_methods = [name for name in _own_methods(core_class)
+                    if not (name.startswith("__") and name.endswith("__"))
+                    or name == "__contains__"]
+    assert core_methods == [name for name in _own_methods(pure_class)
+                            if not name.startswith("__") or name == "__contains__"]
+    for name in core_methods:
+        # The compiled signature is text (a default such as ``float`` is not
+        # a literal inspect can evaluate): compare it with the pure one's.
+        core_text = getattr(core_class, name).__text_signature__.replace("$self", "self")
+        assert core_text.replace(" ", "") == _signature_text(getattr(pure_class, name)), name
+
+
+def _signature_text(function):
+    parts = []
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            parts.append("*" + parameter.name)
+        elif parameter.default is parameter.empty:
+            parts.append(parameter.name)
+        else:
+            default = parameter.default
+            shown = default.__name__ if isinstance(default, type) else repr(default)
+            parts.append(f"{parameter.name}={shown}")
+    return "(" + ",".join(parts) + ")"
+
+
+def test_minikv_redis_gets_the_fast_paths_of_the_loaded_backend():
+    expected = compiled_core().FastPaths if minikv.BACKEND == "compiled" else _pyclient.FastPaths
+    assert minikv.Redis.__mro__[1] is expected
+
+
+@pytest.fixture(params=["pure", "compiled"])
+def lock_class(request):
+    return _pycore.StoreLock if request.param == "pure" else compiled_core().StoreLock
+
+
+def test_store_lock_has_threading_lock_behaviour(lock_class):
+    lock = lock_class()
+    assert not lock.locked()
+    assert lock.acquire() is True and lock.locked()
+    assert lock.acquire(False) is False
+    assert lock.acquire(True, 0.01) is False
+    with pytest.raises(ValueError):
+        lock.acquire(False, 1)
+    lock.release()
+    assert not lock.locked()
+    with pytest.raises(RuntimeError):
+        lock.release()
+    with lock:
+        assert lock.locked()
+    assert lock.acquire(timeout=0.5) is True
+    lock.release()
+
+
+def test_store_lock_excludes_other_threads_and_serves_a_condition(lock_class):
+    lock = lock_class()
+    condition = threading.Condition(lock)
+    counter = {"value": 0, "inside": 0, "overlaps": 0}
+
+    def work():
+        for _ in range(2000):
+            with lock:
+                counter["inside"] += 1
+                if counter["inside"] != 1:
+                    counter["overlaps"] += 1
+                value = counter["value"]
+                time.sleep(0) if value % 100 == 0 else None
+                counter["value"] = value + 1
+                counter["inside"] -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(JOIN_SECONDS)
+    assert counter["value"] == 8000 and counter["overlaps"] == 0
+    ready = []
+
+    def waiter():
+        with condition:
+            condition.wait_for(lambda: ready, JOIN_SECONDS)
+            ready.append("woken")
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    with condition:
+        ready.append("go")
+        condition.notify_all()
+    thread.join(JOIN_SECONDS)
+    assert ready == ["go", "woken"]
 
 
 def test_keyspace_methods_have_the_same_signatures():

@@ -18,6 +18,7 @@ from redis.exceptions import (
 
 import minikv
 from minikv.client import make_encoder
+from minikv._pyclient import FastPaths
 from minikv.pipeline import Pipeline, RoutedCommands
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -319,15 +320,18 @@ def test_client_returns_to_normal_after_execabort(r):
 
 # -- every method queues: the routing matches redis-py's Pipeline ------------------------
 # Client plumbing, and the methods that check for a pipeline themselves.
-NOT_ROUTED = {"__init__", "__repr__", "close", "execute_command", "pipeline"}
+# run_atomically refuses to be queued (test_run_atomically_cannot_be_queued).
+NOT_ROUTED = {"__init__", "__repr__", "close", "execute_command", "pipeline", "run_atomically"}
 ROUTING_THEMSELVES = {"script_kill"}
 
 
 def _lock_takers():
-    """Methods of minikv.Redis that reach into the engine themselves."""
+    """Methods of minikv.Redis that reach into the engine themselves (read
+    from the pure fast paths too: compiled methods have no code object)."""
     names = []
     for name in dir(minikv.Redis):
-        code = getattr(getattr(minikv.Redis, name), "__code__", None)
+        method = getattr(minikv.Redis, name)
+        code = getattr(getattr(FastPaths, name, method), "__code__", None)
         if code is not None and name not in NOT_ROUTED \
                 and {"_lock", "_session", "store", "_finish"} & set(code.co_names):
             names.append(name)
@@ -507,3 +511,13 @@ def test_a_long_plain_pipeline_releases_the_lock_between_batches(monkeypatch):
         pipe.incr("n")
     assert pipe.execute() == list(range(1, 36))
     assert seen == [None, b"10", b"20", b"30"]
+
+
+def test_run_atomically_cannot_be_queued():
+    client = minikv.Redis()
+    with pytest.raises(RedisError, match="cannot be queued"):
+        client.pipeline().run_atomically(lambda context: None)
+    client.execute_command("MULTI")
+    with pytest.raises(RedisError, match="cannot be queued"):
+        client.run_atomically(lambda context: None)
+    assert client.execute_command("EXEC") == []

@@ -2,63 +2,20 @@
 
 Arguments are built as redis-py builds them (HSET's items/key/mapping order,
 HMGET's list-or-args, HSCAN's NOVALUES flag), including redis-py's
-client-side DataErrors. The hot paths — ``hget`` and the single-pair
-``hset`` — call the engine helpers directly under the store lock, the same
-functions the HGET/HSET handlers call; everything else goes through
-``execute_command`` and the RESP2 callbacks.
+client-side DataErrors. The hot paths — ``hget`` and ``hset`` — are
+``FastPaths``' methods (minikv/_pyclient.py, compiled in minikv/_core.pyx);
+everything else goes through ``execute_command`` and the RESP2 callbacks.
 """
 import warnings
 
 from minikv.api.expiry_args import list_or_args
-from minikv.api.limits import write_under_limit
-from minikv.engine.errors import CommandError
-from minikv.engine.hashes import get_field, set_field
-from minikv.exceptions import DataError, error_from_reply
+from minikv.exceptions import DataError
 
 
 class HashCommands:
     __slots__ = ()
 
-    # -- hot paths: straight to the engine, same rules as the handlers ----
-    def hget(self, name, key):
-        encode = self._encode
-        hash_key = name if name.__class__ is bytes else encode(name)
-        field = key if key.__class__ is bytes else encode(key)
-        try:
-            with self._lock:
-                value = get_field(self._session.ks, hash_key, field)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-        if value is not None and self._decode:
-            return value.decode(self._encoding, self._encoding_errors)
-        return value
-
-    def hset(self, name, key=None, value=None, mapping=None, items=None):
-        if key is None and not mapping and not items:
-            raise DataError("'hset' with no key value pairs")
-        if mapping or items:
-            pieces = list(items) if items else []
-            if key is not None:
-                pieces += (key, value)
-            if mapping:
-                for pair in mapping.items():
-                    pieces.extend(pair)
-            return self.execute_command("HSET", name, *pieces)
-        encode = self._encode
-        hash_key = name if name.__class__ is bytes else encode(name)
-        field = key if key.__class__ is bytes else encode(key)
-        data = value if value.__class__ is bytes else encode(value)
-        try:
-            with self._lock:
-                store = self.store
-                if store.memory is not None:  # maxmemory is set
-                    return write_under_limit(store, True, set_field, self._session.ks,
-                                             store.config, hash_key, field, data)
-                return set_field(self._session.ks, store.config, hash_key, field, data)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-
-    # -- the rest: through execute_command, like redis-py ----------------
+    # The hot paths are minikv._pyclient.FastPaths' (compiled: _core.pyx).
     def hmset(self, name, mapping):
         warnings.warn("Call to deprecated hmset. (Use 'hset' instead.) "
                       "-- Deprecated since version 4.0.0.",

@@ -3,10 +3,9 @@
 Arguments are built as redis-py builds them (BLPOP's list-or-args keys with
 the timeout appended, a ``None`` timeout sent as 0, LMPOP's COUNT only when
 it is not 1 while BLMPOP always sends it, LPOS's options in RANK, COUNT,
-MAXLEN order). The hot paths — single-key pushes, LPOP/RPOP without a count,
-LLEN — call the engine helpers directly under the store lock, the same
-functions the handlers call; a push then serves any client blocked on the
-key before the lock is released, as a command through ``dispatch`` does.
+MAXLEN order). The hot paths — pushes and LPOP/RPOP — are ``FastPaths``'
+methods (minikv/_pyclient.py, compiled in minikv/_core.pyx); LLEN calls its
+engine helper directly under the store lock.
 Everything else goes through ``execute_command`` and the RESP2 callbacks.
 
 A blocking call blocks the calling thread (the store lock is released while
@@ -15,10 +14,8 @@ timeout, and is woken by pushes from other threads or other clients of the
 same store.
 """
 from minikv.api.expiry_args import list_or_args
-from minikv.api.limits import write_under_limit
-from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError
-from minikv.engine.lists import list_length, pop, push
+from minikv.engine.lists import list_length
 from minikv.exceptions import error_from_reply
 
 
@@ -26,54 +23,6 @@ class ListCommands:
     __slots__ = ()
 
     # -- hot paths: straight to the engine, same rules as the handlers ----
-    def _push(self, command_name, name, values, head):
-        if not values:
-            return self.execute_command(command_name, name)  # Redis's arity error
-        encode = self._encode
-        key = name if name.__class__ is bytes else encode(name)
-        elements = [value if value.__class__ is bytes else encode(value) for value in values]
-        store = self.store
-        try:
-            with self._lock:
-                if store.memory is not None:  # maxmemory is set
-                    return write_under_limit(store, True, push, self._session, key, elements,
-                                             head)
-                length = push(self._session, key, elements, head)
-                if store.blocked.ready:
-                    serve_ready_keys(store)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-        return length
-
-    def lpush(self, name, *values):
-        return self._push("LPUSH", name, values, True)
-
-    def rpush(self, name, *values):
-        return self._push("RPUSH", name, values, False)
-
-    def _pop(self, command_name, name, count, head):
-        if count is not None:
-            return self.execute_command(command_name, name, count)
-        key = name if name.__class__ is bytes else self._encode(name)
-        try:
-            with self._lock:
-                store = self.store
-                if store.memory is not None:  # maxmemory is set
-                    element = write_under_limit(store, False, pop, self._session.ks, key, head)
-                else:
-                    element = pop(self._session.ks, key, head)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-        if element is not None and self._decode:
-            return element.decode(self._encoding, self._encoding_errors)
-        return element
-
-    def lpop(self, name, count=None):
-        return self._pop("LPOP", name, count, True)
-
-    def rpop(self, name, count=None):
-        return self._pop("RPOP", name, count, False)
-
     def llen(self, name):
         key = name if name.__class__ is bytes else self._encode(name)
         try:

@@ -4,9 +4,9 @@ Arguments are built as redis-py builds them (ZADD's mapping as score/member
 pairs after the flags, ``_zaggregate``'s key/weight dicts, ZRANGE ``desc``
 becoming ZREVRANGE, BZMPOP always sending COUNT), including redis-py's
 client-side DataErrors. The hot paths — ZADD of one pair without flags,
-ZINCRBY, ZREM, ZSCORE, ZRANK/ZREVRANK, ZCARD and index ranges (ZRANGE,
-ZREVRANGE) — call the engine helpers directly under the store lock, the
-same functions the handlers call, and build the Python reply without
+ZINCRBY, ZREM, ZSCORE, ZRANK/ZREVRANK and index ranges — are ``FastPaths``'
+methods (minikv/_pyclient.py, compiled in minikv/_core.pyx); ZCARD calls its
+engine helper directly. They build the Python reply without
 printing and re-reading scores (``float("%.17g" % x) == x`` for every
 double, so the result is identical). Everything else goes through
 ``execute_command``.
@@ -24,12 +24,9 @@ the same way. With ``decode_responses=False`` these shapes are also exactly
 those of a RESP2 connection.
 """
 from minikv.api.expiry_args import list_or_args
-from minikv.api.limits import write_under_limit
-from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError
-from minikv.engine.numbers import INT64_MAX, INT64_MIN
 from minikv.engine.zsets import (
-    add_member, incr_member, rank_of, rank_range, read_zset, remove_members, score_of,
+    read_zset,
 )
 from minikv.exceptions import DataError, error_from_reply
 
@@ -40,7 +37,7 @@ __all__ = ["SortedSetCommands", "ZSET_CALLBACKS"]
 _EXACT_INT_LIMIT = 1 << 1000
 
 
-def _fast_score(value):
+def fast_score(value):
     """``value`` as the double Redis would parse from redis-py's encoding of
     it, when that is certain without text; None otherwise (NaN included)."""
     cls = value.__class__
@@ -153,125 +150,6 @@ class SortedSetCommands:
     __slots__ = ()
 
     # -- hot paths: straight to the engine, same rules as the handlers ----
-    def zadd(self, name, mapping, nx=False, xx=False, ch=False, incr=False, gt=False,
-             lt=False):
-        if mapping and len(mapping) == 1 and not (nx or xx or ch or incr or gt or lt):
-            (member, score), = mapping.items()
-            if score.__class__ is not float or score != score:
-                score = _fast_score(score)
-            if score is not None:
-                encode = self._encode
-                key = name if name.__class__ is bytes else encode(name)
-                member = member if member.__class__ is bytes else encode(member)
-                store = self.store
-                try:
-                    with self._lock:
-                        if store.memory is not None:  # maxmemory is set
-                            return write_under_limit(store, True, add_member, self._session,
-                                                     key, member, score)
-                        added = add_member(self._session, key, member, score)
-                        if store.blocked.ready:
-                            serve_ready_keys(store)
-                except CommandError as exc:
-                    raise error_from_reply(exc.text) from None
-                return added
-        if not mapping:
-            raise DataError("ZADD requires at least one element/score pair")
-        if nx and xx:
-            raise DataError("ZADD allows either 'nx' or 'xx', not both")
-        if gt and lt:
-            raise DataError("ZADD allows either 'gt' or 'lt', not both")
-        if incr and len(mapping) != 1:
-            raise DataError("ZADD option 'incr' only works when passing a single "
-                            "element/score pair")
-        if nx and (gt or lt):
-            raise DataError("Only one of 'nx', 'lt', or 'gr' may be defined.")
-        pieces = []
-        options = {}
-        if nx:
-            pieces.append(b"NX")
-        if xx:
-            pieces.append(b"XX")
-        if ch:
-            pieces.append(b"CH")
-        if incr:
-            pieces.append(b"INCR")
-            options["as_score"] = True
-        if gt:
-            pieces.append(b"GT")
-        if lt:
-            pieces.append(b"LT")
-        for member, score in mapping.items():
-            pieces += (score, member)
-        return self.execute_command("ZADD", name, *pieces, **options)
-
-    def zincrby(self, name, amount, value):
-        increment = amount if amount.__class__ is float and amount == amount \
-            else _fast_score(amount)
-        if increment is None:
-            return self.execute_command("ZINCRBY", name, amount, value)
-        encode = self._encode
-        key = name if name.__class__ is bytes else encode(name)
-        member = value if value.__class__ is bytes else encode(value)
-        store = self.store
-        try:
-            with self._lock:
-                if store.memory is not None:  # maxmemory is set
-                    return write_under_limit(store, True, incr_member, self._session, key,
-                                             member, increment)
-                score = incr_member(self._session, key, member, increment)
-                if store.blocked.ready:
-                    serve_ready_keys(store)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-        return score
-
-    def zrem(self, name, *values):
-        if not values:
-            return self.execute_command("ZREM", name)  # Redis's arity error
-        encode = self._encode
-        key = name if name.__class__ is bytes else encode(name)
-        members = [value if value.__class__ is bytes else encode(value) for value in values]
-        try:
-            with self._lock:
-                store = self.store
-                if store.memory is not None:  # maxmemory is set
-                    return write_under_limit(store, False, remove_members, self._session.ks,
-                                             key, members)
-                return remove_members(self._session.ks, key, members)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-
-    def zscore(self, name, value):
-        encode = self._encode
-        key = name if name.__class__ is bytes else encode(name)
-        member = value if value.__class__ is bytes else encode(value)
-        try:
-            with self._lock:
-                return score_of(self._session.ks, key, member)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-
-    def _rank(self, command_name, name, value, withscore, score_cast_func, reverse):
-        if withscore:
-            pieces = [command_name, name, value, "WITHSCORE"]
-            return self.execute_command(*pieces, withscore=withscore,
-                                        score_cast_func=score_cast_func)
-        encode = self._encode
-        key = name if name.__class__ is bytes else encode(name)
-        member = value if value.__class__ is bytes else encode(value)
-        try:
-            with self._lock:
-                return rank_of(self._session.ks, key, member, reverse)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-
-    def zrank(self, name, value, withscore=False, score_cast_func=float):
-        return self._rank("ZRANK", name, value, withscore, score_cast_func, False)
-
-    def zrevrank(self, name, value, withscore=False, score_cast_func=float):
-        return self._rank("ZREVRANK", name, value, withscore, score_cast_func, True)
-
     def zcard(self, name):
         key = name if name.__class__ is bytes else self._encode(name)
         try:
@@ -280,35 +158,6 @@ class SortedSetCommands:
         except CommandError as exc:
             raise error_from_reply(exc.text) from None
         return 0 if zset is None else len(zset.scores)
-
-    def _rank_range(self, name, start, end, withscores, score_cast_func, reverse):
-        """ZRANGE/ZREVRANGE by index: straight from the index when the
-        arguments are plain ints and scores are floats, else the command."""
-        if start.__class__ is not int or end.__class__ is not int \
-                or not (INT64_MIN <= start <= INT64_MAX and INT64_MIN <= end <= INT64_MAX) \
-                or (withscores and score_cast_func is not float):
-            pieces = ["ZREVRANGE" if reverse else "ZRANGE", name, start, end]
-            if withscores:
-                pieces.append(b"WITHSCORES")
-            return self.execute_command(*pieces, withscores=withscores,
-                                        score_cast_func=score_cast_func, keys=[name])
-        key = name if name.__class__ is bytes else self._encode(name)
-        try:
-            with self._lock:
-                pairs = rank_range(self._session.ks, key, start, end, reverse)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-        if self._decode:
-            decode, encoding, errors = bytes.decode, self._encoding, self._encoding_errors
-            if withscores:
-                return [(decode(member, encoding, errors), score) for score, member in pairs]
-            return [decode(member, encoding, errors) for _, member in pairs]
-        if withscores:
-            return [(member, score) for score, member in pairs]
-        return [member for _, member in pairs]
-
-    def zrevrange(self, name, start, end, withscores=False, score_cast_func=float):
-        return self._rank_range(name, start, end, withscores, score_cast_func, True)
 
     def zrange(self, name, start, end, desc=False, withscores=False, score_cast_func=float,
                byscore=False, bylex=False, offset=None, num=None):

@@ -1,16 +1,16 @@
-"""String commands with redis-py's signatures."""
+"""String commands with redis-py's signatures.
+
+GET, SET and INCRBY are ``FastPaths``' methods (minikv/_pyclient.py,
+compiled in minikv/_core.pyx); this module builds SET's argv for them and
+for pipelines (``set_arguments``).
+"""
 from minikv.api.expiry_args import expire_flags, list_or_args, milliseconds, seconds
-from minikv.api.limits import write_under_limit
-from minikv.engine.errors import CommandError
-from minikv.engine.numbers import INT64_MAX, INT64_MIN
-from minikv.engine.notify import GENERIC, STRING
-from minikv.engine.strings import get_string, incr_by, set_string, set_string_with_expiry
-from minikv.exceptions import DataError, error_from_reply
+from minikv.exceptions import DataError
 
 
 # EX values this large could overflow Redis's int64 ms arithmetic; the
 # handler path reports that with Redis's error.
-_MAX_FAST_EX = 10 ** 12
+MAX_FAST_EX = 10 ** 12
 
 
 def _at_most_one(*flags):
@@ -55,72 +55,6 @@ class StringCommands:
     __slots__ = ()
 
     # -- hot paths: straight to the engine, same rules as the handlers ----
-    def get(self, name):
-        key = name if name.__class__ is bytes else self._encode(name)
-        try:
-            with self._lock:
-                value = get_string(self._session.ks, key)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-        if value is not None and self._decode:
-            return value.decode(self._encoding, self._encoding_errors)
-        return value
-
-    def set(self, name, value, ex=None, px=None, nx=False, xx=False, keepttl=False,
-            get=False, exat=None, pxat=None, ifeq=None, ifne=None, ifdeq=None, ifdne=None):
-        if (px is None and not (nx or xx or get or keepttl) and exat is None and pxat is None
-                and ifeq is None and ifne is None and ifdeq is None and ifdne is None):
-            # Fast paths: plain SET, and SET EX with a valid int (the cache
-            # case). Anything unusual goes through the command handler.
-            encode = self._encode
-            key = name if name.__class__ is bytes else encode(name)
-            data = value if value.__class__ is bytes else encode(value)
-            if ex is None:
-                with self._lock:
-                    ks = self._session.ks
-                    store = self.store
-                    if store.memory is not None:  # maxmemory is set
-                        write_under_limit(store, True, set_string, ks, key, data)
-                        return True
-                    ks.store(key, data)
-                    if ks.notify is not None:  # keyspace notifications are on
-                        ks.notify(STRING, b"set", key)
-                return True
-            if ex.__class__ is int and 0 < ex <= _MAX_FAST_EX:
-                with self._lock:
-                    ks = self._session.ks
-                    when = ks.clock_ms() + ex * 1000
-                    store = self.store
-                    if store.memory is not None:  # maxmemory is set
-                        write_under_limit(store, True, set_string_with_expiry, ks, key, data,
-                                          when)
-                    else:
-                        ks.store_with_expiry(key, data, when)
-                        if ks.notify is not None:  # keyspace notifications are on
-                            ks.notify(STRING, b"set", key)
-                            ks.notify(GENERIC, b"expire", key)
-                return True
-        pieces, options = set_arguments(name, value, ex, px, nx, xx, keepttl, get, exat, pxat,
-                                        ifeq, ifne, ifdeq, ifdne)
-        return self.execute_command("SET", *pieces, **options)
-
-    def incrby(self, name, amount=1):
-        encode = self._encode
-        key = name if name.__class__ is bytes else encode(name)
-        if amount.__class__ is not int or not INT64_MIN <= amount <= INT64_MAX:
-            return self.execute_command("INCRBY", name, amount)
-        try:
-            with self._lock:
-                store = self.store
-                if store.memory is not None:  # maxmemory is set
-                    return write_under_limit(store, True, incr_by, self._session.ks, key,
-                                             amount)
-                return incr_by(self._session.ks, key, amount)
-        except CommandError as exc:
-            raise error_from_reply(exc.text) from None
-
-    incr = incrby
-
     def __getitem__(self, name):
         value = self.get(name)
         if value is not None:

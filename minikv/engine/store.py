@@ -1,8 +1,10 @@
 """The store: databases, the lock that makes commands atomic, clock, config.
 
 A ``Store`` is what several clients share (``minikv.Redis(store=r.store)``).
-It owns 16 ``Keyspace`` objects (one per logical db), one ``threading.Lock``
-held for the whole of every command, the clock every expiry reads, the
+It owns 16 ``Keyspace`` objects (one per logical db), one lock (the
+backend's ``StoreLock``: ``threading.Lock`` or the compiled core's
+equivalent, which its fast paths take without a method call) held for the
+whole of every command, the clock every expiry reads, the
 server configuration CONFIG GET/SET see, and the active-expiry thread.
 
 Blocked calls (BLPOP and friends) are registered in ``blocked``
@@ -27,7 +29,7 @@ import threading
 import time
 import weakref
 
-from minikv.backend import Keyspace
+from minikv.backend import Keyspace, StoreLock
 from minikv.clock import SystemClock
 from minikv.engine import expiry
 from minikv.engine.blocking import BlockedClients
@@ -46,7 +48,7 @@ class Store:
 
     def __init__(self, clock=None, databases=DATABASES):
         self.clock = SystemClock() if clock is None else clock
-        self.lock = threading.Lock()
+        self.lock = StoreLock()
         self.config = Config(databases=databases)
         # Live sessions (clients): INFO's connected_clients counts them.
         self.sessions = weakref.WeakSet()

@@ -1,0 +1,93 @@
+"""Native atomic operations: a Python function run the way EVAL runs a script.
+
+The pattern classes (minikv/patterns/) make each operation one round trip on
+a real Redis with a Lua script. On the embedded engine the same operation is
+a plain Python function run by ``run_atomically`` with the store lock held:
+no other client's command runs in between, exactly as for a script, and no
+Lua runtime is needed.
+
+Inside, ``AtomicContext.call(*argv)`` runs a command through the command
+table as ``redis.call`` does — same handlers, same errors (raised as
+``CommandError``), raw replies (bytes, int, None, lists) — and the
+keyspaces read one frozen time for lazy expiry (``now_ms``), as during a
+script or EXEC. A blocking command answers as if it timed out at once.
+Clients blocked on keys the function made ready are served, and maxmemory
+eviction runs, once after it, as after one command.
+
+For the few operations whose cost matters (a cache hit, a rate-limit hit),
+``keyspace`` is the selected ``Keyspace`` for direct reads with the
+typed helpers of the command modules.
+"""
+from minikv.engine.blocking import serve_ready_keys
+from minikv.engine.commands import lookup
+from minikv.engine.errors import OOM, CommandError
+from minikv.engine.eviction import script_write_refused
+from minikv.engine.session import Session
+from minikv.engine.transactions import frozen_expiry_clock
+
+__all__ = ["AtomicContext", "run_atomically"]
+
+
+class AtomicContext:
+    """What a function run by ``run_atomically`` gets as its first argument."""
+
+    __slots__ = ("session", "now_ms", "wrote")
+
+    def __init__(self, session, now_ms):
+        self.session = session
+        self.now_ms = now_ms
+        self.wrote = False
+
+    @property
+    def keyspace(self):
+        return self.session.ks
+
+    def call(self, *argv):
+        """Run one command (bytes, str, int or float arguments); its raw reply.
+
+        Unknown commands, wrong arities and Redis's errors raise
+        ``CommandError`` with Redis's text; a denyoom command is refused with
+        the OOM error while the store is over maxmemory and nothing has been
+        written yet (Redis's rule for scripts).
+        """
+        cmd, args = lookup([_to_bytes(item) for item in argv])
+        if script_write_refused(self.session.store, cmd, self.wrote):
+            raise CommandError(OOM)
+        if "write" in cmd.flags:
+            self.wrote = True
+        return cmd.handler(self.session, args)
+
+
+def run_atomically(session, fn, args):
+    """``fn(context, *args)`` under the store lock; its return value.
+
+    ``session`` is the calling client's; the function gets its own session
+    on the same database, so a SELECT inside stays inside, as in a script.
+    """
+    store = session.store
+    with store.lock:
+        now_ms = store.clock.ms()
+        context = AtomicContext(Session(store, session.db, register=False), now_ms)
+        context.session.deny_blocking = True
+        try:
+            with frozen_expiry_clock(store, now_ms):
+                return fn(context, *args)
+        finally:
+            if store.blocked.ready:
+                serve_ready_keys(store)
+            limit = store.memory
+            if limit is not None:
+                limit.finish(store.dbs)
+
+
+def _to_bytes(item):
+    cls = item.__class__
+    if cls is bytes:
+        return item
+    if cls is str:
+        return item.encode()
+    if cls is int or cls is float:
+        return repr(item).encode()
+    if isinstance(item, (bytearray, memoryview)):
+        return bytes(item)
+    raise TypeError(f"command arguments are bytes, str, int or float, not {cls.__name__}")
