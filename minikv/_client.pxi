@@ -40,6 +40,7 @@ cdef extern from "pythread.h":
     PyLockStatus PyThread_acquire_lock_timed(PyThread_type_lock, long long microseconds,
                                              int intr_flag) nogil
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.unicode cimport PyUnicode_AsUTF8String
 from libc.stdint cimport int64_t
 
 
@@ -165,6 +166,14 @@ cdef int _bind() except -1:
     return 0
 
 
+cdef str _codec_name(object encoding):
+    import codecs
+    try:
+        return codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        return ""
+
+
 cdef object _redis_error(str text):
     return _error_from_reply(text)
 
@@ -255,13 +264,26 @@ cdef class FastPaths:
     cdef public object _encoding
     cdef public object _encoding_errors
     cdef public bint _decode
+    # 1 when str arguments are encoded as strict UTF-8 (the default), which
+    # is then done inline; 0 otherwise; -1 until the first str is seen.
+    cdef int _utf8
 
     def __cinit__(self, *args, **kwargs):
+        self._utf8 = -1
         if _pure is None:
             _bind()
 
     cdef inline object _key(self, object name):
-        return name if type(name) is bytes else self._encode(name)
+        """An argument as redis-py encodes it (``self._encode``'s rules)."""
+        if type(name) is bytes:
+            return name
+        if type(name) is str:
+            if self._utf8 < 0:
+                self._utf8 = (_codec_name(self._encoding) == "utf-8"
+                              and self._encoding_errors == "strict")
+            if self._utf8:
+                return PyUnicode_AsUTF8String(name)
+        return self._encode(name)
 
     cdef inline object _text(self, object value):
         """A bulk reply as the client returns it (decoded when asked)."""
@@ -293,14 +315,22 @@ cdef class FastPaths:
         cdef StoreLock lock
         cdef Keyspace ks
         cdef bint handed_over
-        if (px is not None or nx or xx or get or keepttl or exat is not None
+        cdef long long ttl_ms
+        if px is None and ex is None:
+            ttl_ms = 0
+        elif px is None and type(ex) is int and 0 < ex <= 1000000000000:
+            ttl_ms = ex * 1000
+        elif ex is None and type(px) is int and 0 < px <= 1000000000000000:
+            ttl_ms = px
+        else:
+            ttl_ms = -1
+        if (ttl_ms < 0 or nx or xx or get or keepttl or exat is not None
                 or pxat is not None or ifeq is not None or ifne is not None
-                or ifdeq is not None or ifdne is not None
-                or not (ex is None or (type(ex) is int and 0 < ex <= 1000000000000))):
+                or ifdeq is not None or ifdne is not None):
             return _pure.set(self, name, value, ex, px, nx, xx, keepttl, get, exat, pxat,
                              ifeq, ifne, ifdeq, ifdne)
         key = self._key(name)
-        data = value if type(value) is bytes else self._encode(value)
+        data = self._key(value)
         lock = self._lock
         lock._enter()
         try:
@@ -309,15 +339,15 @@ cdef class FastPaths:
                 handed_over = True
             else:
                 handed_over = False
-                if ex is None:
+                if ttl_ms == 0:
                     ks._store(key, data)
                 else:
-                    when = ks.clock_ms() + ex * 1000
+                    when = ks.clock_ms() + ttl_ms
                     ks._store_with_expiry(key, data, when)
         finally:
             lock._exit()
         if handed_over:
-            return _pure.set(self, name, value, ex)
+            return _pure.set(self, name, value, ex, px)
         return True
 
     def incrby(self, name, amount=1):
@@ -481,7 +511,7 @@ cdef class FastPaths:
             return _pure.hset(self, name, key, value, mapping, items)
         hash_key = self._key(name)
         field = self._key(key)
-        data = value if type(value) is bytes else self._encode(value)
+        data = self._key(value)
         lock = self._lock
         store = self.store
         lock._enter()
@@ -523,9 +553,7 @@ cdef class FastPaths:
         if len(values) != 1:
             return _pure._push(self, command_name, name, values, head)
         key = self._key(name)
-        element = values[0]
-        if type(element) is not bytes:
-            element = self._encode(element)
+        element = self._key(values[0])
         lock = self._lock
         store = self.store
         lock._enter()

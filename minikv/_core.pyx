@@ -63,8 +63,19 @@ from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
 from libc.stdint cimport uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp
+from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
-__all__ = ["FastPaths", "Keyspace", "ScoreIndex", "StoreLock"]
+__all__ = ["FastPaths", "Keyspace", "ScoreIndex", "StoreLock", "wall_ms"]
+
+
+def wall_ms():
+    """Milliseconds since the Unix epoch, as ``time.time_ns() // 10**6``
+    (the same CLOCK_REALTIME), without the Python-level arithmetic: the
+    system clock every TTL check of a real-time store reads."""
+    cdef timespec now
+    clock_gettime(CLOCK_REALTIME, &now)
+    return <long long>now.tv_sec * 1000 + now.tv_nsec // 1000000
+
 
 
 # The first lines of the class docstring are CPython's text-signature

@@ -40,6 +40,20 @@ from minikv.exceptions import DataError, error_from_reply
 __all__ = ["FastPaths"]
 
 
+def _fast_ttl_ms(ex, px):
+    """SET's relative TTL in ms when the fast path can take it: 0 for none,
+    None for a form the command handler must judge (both given, not a
+    plain int, not positive, or large enough to need its overflow checks)."""
+    if px is None:
+        if ex is None:
+            return 0
+        if ex.__class__ is int and 0 < ex <= MAX_FAST_EX:
+            return ex * 1000
+    elif ex is None and px.__class__ is int and 0 < px <= MAX_FAST_EX * 1000:
+        return px
+    return None
+
+
 class FastPaths:
     """The hot-path methods of ``minikv.Redis`` (pure-Python version)."""
 
@@ -59,29 +73,27 @@ class FastPaths:
 
     def set(self, name, value, ex=None, px=None, nx=False, xx=False, keepttl=False,
             get=False, exat=None, pxat=None, ifeq=None, ifne=None, ifdeq=None, ifdne=None):
-        if (px is None and not (nx or xx or get or keepttl) and exat is None and pxat is None
+        if (not (nx or xx or get or keepttl) and exat is None and pxat is None
                 and ifeq is None and ifne is None and ifdeq is None and ifdne is None):
-            # Fast paths: plain SET, and SET EX with a valid int (the cache
-            # case). Anything unusual goes through the command handler.
-            encode = self._encode
-            key = name if name.__class__ is bytes else encode(name)
-            data = value if value.__class__ is bytes else encode(value)
-            if ex is None:
+            # Fast paths: plain SET, and SET EX/PX with a valid int (the
+            # cache case). Anything unusual goes through the command handler.
+            ttl_ms = _fast_ttl_ms(ex, px)
+            if ttl_ms is not None:
+                encode = self._encode
+                key = name if name.__class__ is bytes else encode(name)
+                data = value if value.__class__ is bytes else encode(value)
                 with self._lock:
                     ks = self._session.ks
                     store = self.store
-                    if store.memory is not None:  # maxmemory is set
-                        write_under_limit(store, True, set_string, ks, key, data)
+                    if not ttl_ms:
+                        if store.memory is not None:  # maxmemory is set
+                            write_under_limit(store, True, set_string, ks, key, data)
+                            return True
+                        ks.store(key, data)
+                        if ks.notify is not None:  # keyspace notifications are on
+                            ks.notify(STRING, b"set", key)
                         return True
-                    ks.store(key, data)
-                    if ks.notify is not None:  # keyspace notifications are on
-                        ks.notify(STRING, b"set", key)
-                return True
-            if ex.__class__ is int and 0 < ex <= MAX_FAST_EX:
-                with self._lock:
-                    ks = self._session.ks
-                    when = ks.clock_ms() + ex * 1000
-                    store = self.store
+                    when = ks.clock_ms() + ttl_ms
                     if store.memory is not None:  # maxmemory is set
                         write_under_limit(store, True, set_string_with_expiry, ks, key, data,
                                           when)

@@ -41,10 +41,18 @@ core has its own, a skip list); it is re-exported here so that both twins
 export the same names.
 """
 import threading
+from time import time_ns
 
 from minikv._pyzset import ScoreIndex
 
-__all__ = ["Keyspace", "ScoreIndex", "StoreLock"]
+__all__ = ["Keyspace", "ScoreIndex", "StoreLock", "wall_ms"]
+
+
+def wall_ms():
+    """Milliseconds since the Unix epoch: the system clock every TTL check
+    of a real-time store reads (minikv.clock.SystemClock)."""
+    return time_ns() // 1_000_000
+
 
 # The store's mutex (engine/store.py). The compiled core has its own type
 # with this interface, which its client fast paths take without a method

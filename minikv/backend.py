@@ -7,14 +7,14 @@ the same names, so nothing else in minikv knows which one runs.
 import os
 
 if os.environ.get("MINIKV_PURE") == "1":
-    from minikv._pycore import Keyspace, StoreLock
+    from minikv._pycore import Keyspace, StoreLock, wall_ms
     BACKEND = "pure"
 else:
     try:
-        from minikv._core import Keyspace, StoreLock
+        from minikv._core import Keyspace, StoreLock, wall_ms
         BACKEND = "compiled"
     except ImportError:
-        from minikv._pycore import Keyspace, StoreLock
+        from minikv._pycore import Keyspace, StoreLock, wall_ms
         BACKEND = "pure"
 
 # The ordered index of sorted sets (see minikv/_pyzset.py): the compiled
@@ -46,4 +46,4 @@ def __getattr__(name):
     return FastPaths
 
 
-__all__ = ["Keyspace", "ScoreIndex", "StoreLock", "FastPaths", "BACKEND"]
+__all__ = ["Keyspace", "ScoreIndex", "StoreLock", "FastPaths", "wall_ms", "BACKEND"]

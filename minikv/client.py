@@ -26,7 +26,7 @@ from minikv.api.sort import SortCommands
 from minikv.api.sorted_sets import SortedSetCommands
 from minikv.api.strings import StringCommands
 from minikv.backend import FastPaths
-from minikv.engine.atomic import run_atomically
+from minikv.engine.atomic import AtomicContext, run_atomically
 from minikv.engine.commands import dispatch
 from minikv.engine.errors import ArrayWithErrors, CommandError
 from minikv.engine.eviction import configure as configure_memory
@@ -149,6 +149,7 @@ class Redis(FastPaths, StringCommands, KeyCommands, HashCommands, ListCommands, 
         self._encoding = encoding
         self._encoding_errors = encoding_errors
         self.response_callbacks = dict(RESPONSE_CALLBACKS)
+        self._atomic_context = None
 
     @classmethod
     def from_url(cls, url, **kwargs):
@@ -217,8 +218,13 @@ class Redis(FastPaths, StringCommands, KeyCommands, HashCommands, ListCommands, 
         a command and returns its raw reply. What the pattern classes use
         for their one-step operations (see engine/atomic.py). A Redis error
         escaping ``fn`` is raised as redis-py's exception class."""
+        context = self._atomic_context
+        if context is None:
+            context = self._atomic_context = AtomicContext(self.store, self._session.db)
+        else:
+            context.use_db(self._session.db)
         try:
-            return run_atomically(self._session, fn, args)
+            return run_atomically(context, fn, args)
         except CommandError as exc:
             raise error_from_reply(exc.text) from None
 

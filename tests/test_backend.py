@@ -56,7 +56,7 @@ def test_modules_export_the_same_names():
     # pure twins are two modules, one per layer.
     core = compiled_core()
     pure_names = sorted(_pycore.__all__ + _pyclient.__all__)
-    assert pure_names == ["FastPaths", "Keyspace", "ScoreIndex", "StoreLock"]
+    assert pure_names == ["FastPaths", "Keyspace", "ScoreIndex", "StoreLock", "wall_ms"]
     assert sorted(core.__all__) == pure_names
     assert public_names(core) == pure_names
     for name in pure_names:
@@ -95,6 +95,12 @@ def _signature_text(function):
             shown = default.__name__ if isinstance(default, type) else repr(default)
             parts.append(f"{parameter.name}={shown}")
     return "(" + ",".join(parts) + ")"
+
+
+def test_wall_ms_is_the_system_clock_in_milliseconds(backend):
+    before = time.time_ns() // 1_000_000
+    now = backend.wall_ms()
+    assert type(now) is int and before <= now <= time.time_ns() // 1_000_000
 
 
 def test_minikv_redis_gets_the_fast_paths_of_the_loaded_backend():

@@ -179,3 +179,30 @@ def test_decoded_replies_of_the_fast_paths(rd):
     assert rd.get("k") == "é" and rd.hget("h", "f") == "ü" and rd.lpop("l") == "ß"
     assert rd.zrevrange("z", 0, -1) == ["ø"]
     assert rd.zrange("z", 0, -1, withscores=True) == [("ø", 1.0)]
+
+
+@pytest.mark.parametrize("ex, px, ttl", [(5, None, 5), (None, 5000, 5), (None, 400, 0),
+                                         (None, 1800, 2)])
+def test_set_with_a_relative_ttl(r, ex, px, ttl):
+    assert r.set("k", "v", ex=ex, px=px) is True
+    assert r.ttl("k") == ttl and r.get("k") == b"v"
+
+
+@pytest.mark.parametrize("ex, px, error", [
+    (0, None, "invalid expire time in 'set' command"),
+    (None, 0, "invalid expire time in 'set' command"),
+    (None, -5, "invalid expire time in 'set' command"),
+    (-1, None, "invalid expire time in 'set' command"),
+])
+def test_set_with_an_invalid_ttl_changes_nothing(r, ex, px, error):
+    r.set("k", "old")
+    with raises(ResponseError, error):
+        r.set("k", "v", ex=ex, px=px)
+    assert r.get("k") == b"old" and r.ttl("k") == -1
+
+
+def test_set_with_ex_and_px_is_refused_client_side(r):
+    from redis.exceptions import DataError
+    with pytest.raises(DataError):
+        r.set("k", "v", ex=1, px=1000)
+    assert r.exists("k") == 0

@@ -219,19 +219,24 @@ def test_setnx_setex_psetex(r):
     assert r.setnx("k", "1") is True
     assert r.setnx("k", "2") is False
     assert r.get("k") == b"1"
-    assert r.setex("k", 100, "v") is True
+    deprecated = "Call to deprecated setex. \\(Use 'set' instead.\\) -- Deprecated since version 2.6.12."
+    with pytest.warns(DeprecationWarning, match=deprecated):
+        assert r.setex("k", 100, "v") is True
     assert 99 <= r.ttl("k") <= 100
-    assert r.setex("k", datetime.timedelta(seconds=30), "v") is True
+    with pytest.warns(DeprecationWarning, match=deprecated):
+        assert r.setex("k", datetime.timedelta(seconds=30), "v") is True
     assert 29 <= r.ttl("k") <= 30
     assert r.psetex("k", 5000, "v") is True
     assert 4000 <= r.pttl("k") <= 5000
     assert r.psetex("k", datetime.timedelta(seconds=7), "v") is True
     assert 6000 <= r.pttl("k") <= 7000
-    with raises(ResponseError, "invalid expire time in 'setex' command"):
+    with raises(ResponseError, "invalid expire time in 'setex' command"), \
+            pytest.warns(DeprecationWarning, match=deprecated):
         r.setex("k", 0, "v")
     with raises(ResponseError, "invalid expire time in 'psetex' command"):
         r.psetex("k", -1, "v")
-    with raises(ResponseError, "value is not an integer or out of range"):
+    with raises(ResponseError, "value is not an integer or out of range"), \
+            pytest.warns(DeprecationWarning, match=deprecated):
         r.setex("k", "x", "v")
     assert r.get("k") == b"v"
 

@@ -4,6 +4,8 @@ GET, SET and INCRBY are ``FastPaths``' methods (minikv/_pyclient.py,
 compiled in minikv/_core.pyx); this module builds SET's argv for them and
 for pipelines (``set_arguments``).
 """
+import warnings
+
 from minikv.api.expiry_args import expire_flags, list_or_args, milliseconds, seconds
 from minikv.exceptions import DataError
 
@@ -112,6 +114,9 @@ class StringCommands:
         return self.execute_command("SETNX", name, value)
 
     def setex(self, name, time, value):
+        warnings.warn("Call to deprecated setex. (Use 'set' instead.) "
+                      "-- Deprecated since version 2.6.12.",
+                      category=DeprecationWarning, stacklevel=2)
         return self.execute_command("SETEX", name, seconds(time), value)
 
     def psetex(self, name, time_ms, value):

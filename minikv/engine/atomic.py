@@ -9,8 +9,10 @@ Lua runtime is needed.
 Inside, ``AtomicContext.call(*argv)`` runs a command through the command
 table as ``redis.call`` does — same handlers, same errors (raised as
 ``CommandError``), raw replies (bytes, int, None, lists) — and the
-keyspaces read one frozen time for lazy expiry (``now_ms``), as during a
-script or EXEC. A blocking command answers as if it timed out at once.
+database the step runs in reads one frozen time for lazy expiry
+(``now_ms``), as during a script or EXEC (a step that SELECTs another db
+sees live time there). A blocking command answers as if it timed out at
+once.
 Clients blocked on keys the function made ready are served, and maxmemory
 eviction runs, once after it, as after one command.
 
@@ -23,7 +25,6 @@ from minikv.engine.commands import lookup
 from minikv.engine.errors import OOM, CommandError
 from minikv.engine.eviction import script_write_refused
 from minikv.engine.session import Session
-from minikv.engine.transactions import frozen_expiry_clock
 
 __all__ = ["AtomicContext", "run_atomically"]
 
@@ -31,12 +32,20 @@ __all__ = ["AtomicContext", "run_atomically"]
 class AtomicContext:
     """What a function run by ``run_atomically`` gets as its first argument."""
 
-    __slots__ = ("session", "now_ms", "wrote")
+    __slots__ = ("session", "db", "now_ms", "wrote")
 
-    def __init__(self, session, now_ms):
-        self.session = session
-        self.now_ms = now_ms
+    def __init__(self, store, db):
+        session = self.session = Session(store, db, register=False)
+        session.deny_blocking = True
+        self.db = db
+        self.now_ms = None
         self.wrote = False
+
+    def use_db(self, db):
+        """Run the next steps on database ``db`` (the client's SELECT)."""
+        if db != self.db:
+            self.session.select(db)
+            self.db = db
 
     @property
     def keyspace(self):
@@ -58,21 +67,31 @@ class AtomicContext:
         return cmd.handler(self.session, args)
 
 
-def run_atomically(session, fn, args):
+def run_atomically(context, fn, args):
     """``fn(context, *args)`` under the store lock; its return value.
 
-    ``session`` is the calling client's; the function gets its own session
-    on the same database, so a SELECT inside stays inside, as in a script.
+    ``context`` is the caller's own ``AtomicContext`` (one per client,
+    reused: building a session per step would cost more than most steps),
+    already on the caller's database; its session is not the client's, so
+    a SELECT inside stays inside, as in a script.
     """
+    session = context.session
     store = session.store
     with store.lock:
+        ks = session.ks
         now_ms = store.clock.ms()
-        context = AtomicContext(Session(store, session.db, register=False), now_ms)
-        context.session.deny_blocking = True
+        context.now_ms = now_ms
+        context.wrote = False
+        # Lazy expiry in this db reads the step's one time (see the module
+        # docstring); int.__int__ bound to it is a C callable returning it.
+        live_clock = ks.clock_ms
+        ks.clock_ms = now_ms.__int__
         try:
-            with frozen_expiry_clock(store, now_ms):
-                return fn(context, *args)
+            return fn(context, *args)
         finally:
+            ks.clock_ms = live_clock
+            if session.ks is not ks:  # the step SELECTed another db
+                session.select(context.db)
             if store.blocked.ready:
                 serve_ready_keys(store)
             limit = store.memory

@@ -17,7 +17,6 @@ from fractions import Fraction
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
 
-_INT_RE = re.compile(rb"-?[1-9][0-9]*|0")
 # What strtold accepts after Redis's "no leading space" check, as a decimal.
 _FLOAT_RE = re.compile(
     rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?)",
@@ -26,13 +25,19 @@ _HEX_FLOAT_RE = re.compile(rb"[+-]?0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-f
 
 
 def parse_int(data):
-    """int64 from bytes, or None if Redis's string2ll would refuse it."""
-    if len(data) > 20 or _INT_RE.fullmatch(data) is None:
+    """int64 from bytes, or None if Redis's string2ll would refuse it.
+
+    string2ll takes exactly the canonical decimal text of an int64 (no
+    sign but "-", no leading zero, no space, no "-0"): what int() reads
+    back to the same bytes when printed.
+    """
+    try:
+        value = int(data)
+    except ValueError:
         return None
-    value = int(data)
-    if value < INT64_MIN or value > INT64_MAX:
-        return None
-    return value
+    if INT64_MIN <= value <= INT64_MAX and b"%d" % value == data:
+        return value
+    return None
 
 
 def parse_float(data):

@@ -50,17 +50,22 @@ def _string_for_write(ks, key):
 
 def incr_by(ks, key, delta):
     """INCRBY semantics; keeps the TTL. Returns the new integer."""
-    current = _string_for_write(ks, key)
+    current = ks.lookup(key)
     if current is None:
         number = 0
     else:
-        number = parse_int(bytes(current) if current.__class__ is bytearray else current)
+        cls = current.__class__
+        if cls is bytearray:
+            current = bytes(current)
+        elif cls is not bytes:
+            raise wrong_type()
+        number = parse_int(current)
         if number is None:
             raise CommandError(NOT_INTEGER)
     result = number + delta
     if result > INT64_MAX or result < INT64_MIN:
         raise CommandError(OVERFLOW)
-    ks.replace(key, str(result).encode())
+    ks.replace(key, b"%d" % result)
     notify = ks.notify
     if notify is not None:
         notify(STRING, b"incrby", key)

@@ -221,12 +221,11 @@ class frozen_expiry_clock:
     """Context manager: the keyspaces read one fixed time for lazy expiry
     while it is active (EXEC; scripts may use it too). Store lock held."""
 
-    __slots__ = ("store", "saved", "now_ms")
+    __slots__ = ("store", "saved")
 
-    def __init__(self, store, now_ms=None):
+    def __init__(self, store):
         self.store = store
         self.saved = None
-        self.now_ms = now_ms
 
     def __enter__(self):
         store = self.store
@@ -234,8 +233,7 @@ class frozen_expiry_clock:
         if timed:
             # int.__int__ bound to the value: a zero-argument C callable
             # returning it, as cheap to call as the clock it stands in for.
-            now_ms = self.now_ms
-            fixed = (store.clock.ms() if now_ms is None else now_ms).__int__
+            fixed = store.clock.ms().__int__
             self.saved = [(ks, ks.clock_ms) for ks in timed]
             for ks in timed:
                 ks.clock_ms = fixed

@@ -1,0 +1,1 @@
+"""Framework integrations: web middleware for the patterns, socket.io managers."""

@@ -1,0 +1,45 @@
+"""One atomic step of a pattern, on either kind of client.
+
+A pattern operation (a rate-limit hit, a session field update) must be one
+indivisible step. On a real Redis (a ``redis.Redis``) that is one EVALSHA of
+a Lua script — one round trip, run by the server without interleaving. On
+the embedded engine (a ``minikv.Redis``) the same step is a Python function
+run with the store lock held (``Redis.run_atomically``, engine/atomic.py):
+no Lua runtime needed, and no script parsing on the hot path.
+
+``AtomicStep(lua, native)`` pairs the two. The Lua text and the Python
+function implement the same algorithm; the pattern test suites run every
+behaviour on both kinds of client, which is what keeps them in step. The
+Python function receives ``(context, keys, args)`` — ``context.call(*argv)``
+runs a command and returns its raw reply, ``context.now_ms`` is the frozen
+time of the step — and returns what the Lua script returns, in the shape
+redis-py gives a script's reply (bytes, int, None, lists), so the caller
+decodes one shape.
+"""
+from minikv.client import Redis as EmbeddedRedis
+
+__all__ = ["AtomicStep", "is_embedded"]
+
+
+def is_embedded(client):
+    """True for a minikv client (sync), which runs steps natively."""
+    return isinstance(client, EmbeddedRedis)
+
+
+class AtomicStep:
+    __slots__ = ("lua", "native", "_script")
+
+    def __init__(self, lua, native):
+        self.lua = lua
+        self.native = native
+        self._script = None
+
+    def __call__(self, client, keys=(), args=()):
+        if isinstance(client, EmbeddedRedis):
+            return client.run_atomically(self.native, keys, args)
+        script = self._script
+        if script is None:
+            # redis-py's Script: EVALSHA, loading the body once on NOSCRIPT;
+            # bound to no client in particular (``client=`` per call).
+            script = self._script = client.register_script(self.lua)
+        return script(keys=list(keys), args=list(args), client=client)
