@@ -29,9 +29,11 @@ of this script; up to one per CPU, at most 4, run at a time):
 Both are taken after ``gc.collect()`` and exclude the fixed cost of an
 empty store (16 empty databases, the client), so they are per-key costs.
 Dicts grow in powers of two, so bytes/key steps with N; compare at the same N.
-With TTLs minikv's active-expiry pass may hold a snapshot list of the keys
-with a TTL (8 bytes/key) while it walks them; the figure includes it when
-the pass is under way, as a real process would.
+With TTLs the pure backend's active-expiry pass may hold a snapshot list of
+the keys with a TTL (8 bytes/key) while it walks them; the figure includes
+it when the pass is under way, as a real process would. The compiled
+backend keeps the TTLs in a C table (``ExpiryTable`` in minikv/_core.pyx)
+and its pass walks that table in place.
 """
 import argparse
 import gc

@@ -462,9 +462,11 @@ cdef class FastPaths:
         return outcome == 1
 
     def ttl(self, name):
-        cdef object key, when
+        cdef object key
         cdef StoreLock lock = self._lock
         cdef Keyspace ks
+        cdef ExpiryTable table
+        cdef Py_ssize_t at
         cdef long long ms
         key = self._key(name)
         lock._enter()
@@ -472,10 +474,11 @@ cdef class FastPaths:
             ks = self._session.ks
             if ks._lookup_read(key) is None:
                 return -2
-            when = ks.expiry(key)
-            if when is None:
+            table = ks._expires
+            at = table._find(key)
+            if at < 0:
                 return -1
-            ms = when - self.store.clock.ms()
+            ms = table.entries[at].when - <long long>self.store.clock.ms()
         finally:
             lock._exit()
         if ms < 0:

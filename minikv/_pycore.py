@@ -1,8 +1,10 @@
 """Pure-Python twin of ``minikv/_core.pyx``: the keyspace hot path.
 
 A ``Keyspace`` is one logical database: ``data`` maps key -> value and
-``expires`` maps key -> absolute expiry in Unix milliseconds, for the keys
-that have one (so a keyspace without TTLs costs one empty dict). Every read
+``expires`` (an ``ExpiryTable``: a dict here, a C hash table with the same
+order in the compiled twin) maps key -> absolute expiry in Unix
+milliseconds, for the keys that have one (so a keyspace without TTLs costs
+one empty dict). Every read
 goes through ``lookup``, which deletes a key whose time has passed before
 anyone can see it (Redis's lazy expiry). The active cycle calls
 ``expire_step``, which walks the expiry dict in slices, like Redis's
@@ -45,7 +47,7 @@ from time import time_ns
 
 from minikv._pyzset import ScoreIndex
 
-__all__ = ["Keyspace", "ScoreIndex", "StoreLock", "wall_ms"]
+__all__ = ["ExpiryTable", "Keyspace", "ScoreIndex", "StoreLock", "wall_ms"]
 
 
 def wall_ms():
@@ -58,6 +60,28 @@ def wall_ms():
 # with this interface, which its client fast paths take without a method
 # call; here it is simply threading's.
 StoreLock = threading.Lock
+
+# ``Keyspace.expires``: key -> absolute expiry (ms) of the keys with a TTL. A
+# dict here; the compiled twin's ExpiryTable is a C hash table offering the
+# part of a dict's interface minikv uses (``[]``, ``[]=``, ``del``, ``in``,
+# ``len``, ``get``, ``pop``, ``clear``, iteration, ``items()``, ``values()``)
+# in the same order, with each time inline instead of an int object.
+ExpiryTable = dict
+
+# ``Keyspace.compact`` rebuilds a dict once its table takes more than this
+# per key (a compact dict of bytes keys takes 30 to 60 bytes a key) and is
+# not small. The compiled twin uses the same figures.
+_SPARSE_BYTES_PER_KEY = 256
+_SPARSE_MIN_BYTES = 1 << 16
+
+
+def _compact(table):
+    """Rebuild the dict ``table`` in place if it is sparse (Keyspace.compact)."""
+    size = table.__sizeof__()
+    if size > _SPARSE_MIN_BYTES and size > _SPARSE_BYTES_PER_KEY * len(table):
+        live = dict(table)  # sized for its keys, in the same order
+        table.clear()
+        table.update(live)
 
 
 class Keyspace:
@@ -249,6 +273,20 @@ class Keyspace:
                     ks.on_first_ttl()
 
     # -- expiry --------------------------------------------------------
+    def compact(self):
+        """Shrink ``data`` and ``expires`` if they are mostly empty slots.
+
+        A dict never shrinks as keys leave it (CPython reuses its table
+        until it must grow), so a db whose keys mostly expired would keep
+        its peak-size tables. Like Redis's tryResizeHashTables, run from its
+        cron, the active-expiry cycle calls this for each db: a dict whose
+        table takes more than _SPARSE_BYTES_PER_KEY a key is rebuilt in
+        place (same object, same order). O(1), or O(len) for a rebuild,
+        which the deletions that made the table sparse have paid for.
+        """
+        _compact(self.data)
+        _compact(self.expires)
+
     def _expire(self, key):
         del self.data[key]
         del self.expires[key]
@@ -265,9 +303,11 @@ class Keyspace:
     def expire_step(self, now, sample):
         """Check up to ``sample`` keys with a TTL; delete the expired ones.
 
-        Returns ``(checked, expired)``. Walks a snapshot of the expiry dict's
-        keys; a fresh snapshot is taken when the previous one is used up, so
-        the cost of copying is amortised over a full pass.
+        Returns ``(checked, expired)``. A pass walks the keys that had a TTL
+        when it began, in order, checking those that still have one: here a
+        snapshot list of them, taken when the previous one is used up, so
+        the cost of copying is amortised over the pass (8 bytes a key while
+        it lasts; the compiled twin walks its table in place).
         """
         expires = self.expires
         if not expires:

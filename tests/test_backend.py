@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -56,7 +57,7 @@ def test_modules_export_the_same_names():
     # pure twins are two modules, one per layer.
     core = compiled_core()
     pure_names = sorted(_pycore.__all__ + _pyclient.__all__)
-    assert pure_names == ["FastPaths", "Keyspace", "ScoreIndex", "StoreLock", "wall_ms"]
+    assert pure_names == ["ExpiryTable", "FastPaths", "Keyspace", "ScoreIndex", "StoreLock", "wall_ms"]
     assert sorted(core.__all__) == pure_names
     assert public_names(core) == pure_names
     for name in pure_names:
@@ -197,11 +198,15 @@ def test_keyspace_attributes_are_the_same_and_writable(backend):
         pass
 
     ks = backend.Keyspace(clock_ms, on_first_ttl=first_ttl, on_expired=expired)
-    assert {name: getattr(ks, name) for name in PUBLIC_ATTRIBUTES} == {
-        "data": {}, "expires": {}, "clock_ms": clock_ms, "on_first_ttl": first_ttl,
+    attributes = {name: getattr(ks, name) for name in PUBLIC_ATTRIBUTES}
+    expires = attributes.pop("expires")
+    assert expires.__class__ is backend.ExpiryTable and len(expires) == 0
+    assert attributes == {
+        "data": {}, "clock_ms": clock_ms, "on_first_ttl": first_ttl,
         "on_expired": expired, "ttl_armed": False, "hits": 0, "misses": 0, "expired": 0,
         "watched": {}, "notify": None, "memory": None}
-    data, expires = {b"k": b"v"}, {b"k": 5}
+    data, expires = {b"k": b"v"}, backend.ExpiryTable()
+    expires[b"k"] = 5
     ks.data, ks.expires, ks.hits, ks.misses, ks.expired = data, expires, 3, 4, 5
     assert (ks.data, ks.expires, ks.hits, ks.misses, ks.expired) == (data, expires, 3, 4, 5)
     ks.ttl_armed = True
@@ -255,6 +260,11 @@ def test_compiled_core_is_used_when_built(pure_env):
 
 
 # -- semantics both backends must have ------------------------------------
+def times(ks):
+    """The keyspace's expiry table as a dict."""
+    return dict(ks.expires.items())
+
+
 class ClockRead(Exception):
     pass
 
@@ -285,7 +295,7 @@ def test_lazy_expiry_is_strictly_after_the_deadline(backend):
     assert (ks.lookup_read(b"k"), ks.expiry(b"k")) == (b"v", 1005)
     now[0] = 1006
     assert (ks.lookup_read(b"k"), ks.contains(b"k")) == (None, False)
-    assert (ks.data, ks.expires) == ({b"other": b"v"}, {b"other": 1005})
+    assert (ks.data, times(ks)) == ({b"other": b"v"}, {b"other": 1005})
     assert (ks.hits, ks.misses, ks.expired) == (1, 1, 1)
     assert events == ["first_ttl", (True, b"k")]
     ks._check()
@@ -298,7 +308,7 @@ def test_expire_step_visits_every_ttl_once_per_pass(backend):
     assert ks.expire_step(10, 50) == (50, 0)  # at the deadline: still live
     steps = [ks.expire_step(11, 7) for _ in range(8)]
     assert steps == [(7, 7)] * 7 + [(1, 1)]
-    assert (ks.data, ks.expires, ks.expired) == ({}, {}, 50)
+    assert (ks.data, times(ks), ks.expired) == ({}, {}, 50)
     assert ks.expire_step(11, 7) == (0, 0)
     ks._check()
 
@@ -315,7 +325,7 @@ def test_expire_step_skips_keys_that_lost_their_ttl_mid_pass(backend):
     assert ks.expire_step(11, 4) == (1, 1)  # k3..k6: only k6 still has a TTL
     assert ks.expire_step(11, 10) == (3, 3)  # k7..k9 end the pass
     assert ks.expire_step(11, 10) == (4, 4)  # new pass: k0..k2 and late
-    assert (ks.data, ks.expires) == ({b"k4": b"plain", b"k5": b"v"}, {})
+    assert (ks.data, times(ks)) == ({b"k4": b"plain", b"k5": b"v"}, {})
     ks._check()
 
 
@@ -338,8 +348,8 @@ def test_swap_restarts_active_expiry_for_the_side_with_ttls(backend):
     first.store_with_expiry(b"k", b"v", 10)
     second.store(b"plain", b"v")
     first.swap(second)
-    assert (first.data, first.expires) == ({b"plain": b"v"}, {})
-    assert (second.data, second.expires) == ({b"k": b"v"}, {b"k": 10})
+    assert (first.data, times(first)) == ({b"plain": b"v"}, {})
+    assert (second.data, times(second)) == ({b"k": b"v"}, {b"k": 10})
     assert started == ["first", "second"]
     first._check()
     second._check()
@@ -404,10 +414,11 @@ class SideBySide(RuleBasedStateMachine):
     def store_with_expiry(self, db, key, value, delta):
         self.both("store_with_expiry", db, key, value, self.pure.now + delta)
 
-    @rule(db=DBS, count=st.integers(1, 20), delta=TTL_DELTAS)
+    @rule(db=DBS, count=st.integers(1, 60), delta=TTL_DELTAS)
     def many_with_expiry(self, db, count, delta):
-        # Enough TTLs that expire_step needs several slices for one pass;
-        # the first few are KEYS, which the other rules touch in between.
+        # Enough TTLs that expire_step needs several slices for one pass and
+        # the compiled table grows; the first few are KEYS, which the other
+        # rules touch in between.
         for n in range(count):
             self.both("store_with_expiry", db, b"k%d" % n, b"v", self.pure.now + delta + n % 3)
 
@@ -420,6 +431,12 @@ class SideBySide(RuleBasedStateMachine):
     @rule(method=st.sampled_from(["persist", "delete"]), db=DBS, key=KEYS)
     def remove(self, method, db, key):
         self.both(method, db, key)
+
+    @rule(method=st.sampled_from(["persist", "delete"]), db=DBS, count=st.integers(1, 60))
+    def remove_many(self, method, db, count):
+        # Enough to shrink the compiled table, in the middle of a pass too.
+        for n in range(count):
+            self.both(method, db, b"k%d" % n)
 
     @rule(method=st.sampled_from(["clear", "__len__"]), db=DBS)
     def whole_db(self, method, db):
@@ -460,3 +477,207 @@ class SideBySide(RuleBasedStateMachine):
 
 
 TestBackendsBehaveIdentically = SideBySide.TestCase
+
+
+# -- (4) the expiry table ---------------------------------------------------
+# ``Keyspace.expires`` is an ExpiryTable: ``dict`` in the pure twin, a C hash
+# table in the compiled one (see _core.pyx), which must act as a dict of the
+# operations minikv uses, in the same order, and keep its invariants through
+# growing and shrinking.
+TABLE_SLOTS = ["__contains__", "__delitem__", "__getitem__", "__iter__", "__len__",
+               "__setitem__", "__sizeof__"]
+
+
+def test_the_compiled_expiry_table_offers_what_minikv_uses_of_a_dict():
+    core_table = compiled_core().ExpiryTable
+    assert _pycore.ExpiryTable is dict
+    assert public_names(core_table) == ["clear", "get", "items", "pop", "values"]
+    for name in public_names(core_table) + TABLE_SLOTS:
+        assert callable(getattr(core_table, name)) and callable(getattr(dict, name))
+
+
+def test_a_compiled_expiry_table_costs_under_40_bytes_a_key_and_shrinks_back():
+    table = compiled_core().ExpiryTable()
+    empty = sys.getsizeof(table)
+    keys = [b"key:%08d" % n for n in range(100_000)]
+    for key in keys:
+        table[key] = 1_700_000_000_000
+    assert (sys.getsizeof(table) - empty) / len(keys) <= 40
+    for key in keys[100:]:
+        del table[key]
+    assert sys.getsizeof(table) - empty <= 100 * 64
+    table._check()
+    assert list(table) == keys[:100]
+
+
+TABLE_KEY_NUMBERS = st.integers(0, 999)
+TIMES = st.integers(-2 ** 63, 2 ** 63 - 1)
+
+
+def same_outcome(table, model, operation):
+    """Apply ``operation`` to both; the results (or exception types) must match."""
+    outcomes = []
+    for mapping in (model, table):
+        try:
+            outcomes.append(("value", operation(mapping)))
+        except (KeyError, RuntimeError) as exc:
+            outcomes.append(("raised", exc.__class__))
+    assert outcomes[1] == outcomes[0]
+    return outcomes[0]
+
+
+class TableAgainstDict(RuleBasedStateMachine):
+    """Random operations on the compiled table and on a dict, with runs of
+    up to 400 keys added or removed at once so that the table grows and
+    shrinks through several sizes; after each, the table passes ``_check``
+    and lists the same items in the same order."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = compiled_core().ExpiryTable()
+        self.model = {}
+
+    @rule(n=TABLE_KEY_NUMBERS, when=TIMES)
+    def set(self, n, when):
+        same_outcome(self.table, self.model, lambda mapping: mapping.__setitem__(b"k%d" % n, when))
+
+    @rule(first=TABLE_KEY_NUMBERS, count=st.integers(1, 400), when=st.integers(-2 ** 62, 2 ** 62))
+    def set_many(self, first, count, when):
+        for n in range(first, first + count):
+            self.table[b"k%d" % n] = self.model[b"k%d" % n] = when + n
+
+    @rule(n=TABLE_KEY_NUMBERS)
+    def delete(self, n):
+        same_outcome(self.table, self.model, lambda mapping: mapping.__delitem__(b"k%d" % n))
+
+    @rule(first=TABLE_KEY_NUMBERS, count=st.integers(1, 400))
+    def delete_many(self, first, count):
+        for n in range(first, first + count):
+            assert self.table.pop(b"k%d" % n, None) == self.model.pop(b"k%d" % n, None)
+
+    @rule(n=TABLE_KEY_NUMBERS, default=st.sampled_from([(), (None,), ("absent",)]))
+    def pop(self, n, default):
+        same_outcome(self.table, self.model, lambda mapping: mapping.pop(b"k%d" % n, *default))
+
+    @rule(n=TABLE_KEY_NUMBERS)
+    def read(self, n):
+        key = b"k%d" % n
+        for operation in (lambda mapping: mapping[key], lambda mapping: key in mapping,
+                          lambda mapping: mapping.get(key), lambda mapping: mapping.get(key, 7)):
+            same_outcome(self.table, self.model, operation)
+
+    @rule()
+    def clear(self):
+        self.table.clear()
+        self.model.clear()
+
+    @rule(n=TABLE_KEY_NUMBERS, when=TIMES, steps=st.integers(0, 3),
+          kind=st.sampled_from(["__iter__", "items", "values"]))
+    def change_while_iterating(self, n, when, steps, kind):
+        """A key added or removed stops an iteration under way, as in a
+        dict; an overwrite does not, and nor does anything after the end."""
+        key = b"k%d" % n
+        walks = [iter(getattr(mapping, kind)()) for mapping in (self.model, self.table)]
+        for walk in walks:
+            for _ in range(steps):
+                next(walk, None)
+        if key in self.model:
+            del self.model[key], self.table[key]
+        else:
+            self.model[key] = self.table[key] = when
+        same_outcome(*walks[::-1], lambda walk: list(walk))
+
+    @rule(n=TABLE_KEY_NUMBERS, when=TIMES)
+    def overwrite_while_iterating(self, n, when):
+        if not self.model:
+            return
+        key = list(self.model)[n % len(self.model)]
+        walks = [iter(mapping.items()) for mapping in (self.model, self.table)]
+        for walk in walks:
+            next(walk)
+        self.model[key] = self.table[key] = when
+        assert list(walks[1]) == list(walks[0])
+
+    @invariant()
+    def same_contents(self):
+        self.table._check()
+        assert len(self.table) == len(self.model)
+        assert list(self.table.items()) == list(self.model.items())
+        assert list(self.table.values()) == list(self.model.values())
+
+
+TestExpiryTableActsAsADict = TableAgainstDict.TestCase
+
+
+def test_the_compiled_expiry_table_takes_bytes_keys_and_int64_times():
+    table = compiled_core().ExpiryTable()
+    with pytest.raises(TypeError):
+        table["text"] = 1
+    with pytest.raises(OverflowError):
+        table[b"k"] = 2 ** 63
+    assert ("text" not in table, table.get(1), len(table)) == (True, None, 0)
+    table._check()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(data=st.data())
+def test_an_expiry_pass_checks_each_of_its_keys_once_whatever_changes_between_steps(
+        backend, data):
+    """Every key is due, so each key a step checks is expired (and logged).
+    A pass walks the keys that had a TTL when it began, ``sample`` a step:
+    whatever is added, removed or re-added between steps (growing and
+    shrinking the compiled table, which moves its entries), each key that
+    keeps its TTL throughout is expired exactly once in those steps, and no
+    key that got its TTL during the pass is."""
+    expired = []
+    ks = backend.Keyspace(lambda: 0, on_expired=lambda keyspace, key: expired.append(key))
+    size = data.draw(st.integers(1, 400), label="keys with a TTL")
+    sample = data.draw(st.integers(-(-size // 10), 50).filter(lambda n: n > 0), label="sample")
+    pass_keys = [b"p%d" % n for n in range(size)]
+    for key in pass_keys:
+        ks.store_with_expiry(key, b"v", 10)
+    lost_ttl = set()  # pass keys whose TTL went away at some point
+    for _ in range(-(-size // sample)):  # the steps a pass of ``size`` keys takes
+        ks.expire_step(11, sample)
+        ks._check()
+        changes = st.tuples(st.sampled_from(["delete", "persist", "set with TTL"]),
+                            st.integers(0, size + 200), st.integers(1, 150))
+        for action, first, count in data.draw(st.lists(changes, max_size=4), label="changes"):
+            for n in range(first, first + count):
+                key = b"p%d" % n
+                if action == "set with TTL":
+                    ks.store_with_expiry(key, b"v", 10)
+                elif key in ks.expires:
+                    lost_ttl.add(key)
+                    ks.delete(key) if action == "delete" else ks.persist(key)
+        ks._check()
+    assert len(set(expired)) == len(expired)  # nothing twice
+    assert set(pass_keys) - lost_ttl <= set(expired)
+    assert set(expired) <= set(pass_keys)  # nothing that got its TTL in the pass
+    # The keys left are all due: the rest of the pass (if an empty table
+    # held it up) and the next one take them all.
+    for _ in range(-(-size // sample) + -(-len(ks.expires) // sample)):
+        ks.expire_step(11, sample)
+    assert len(ks.expires) == 0
+    ks._check()
+
+
+def test_compact_rebuilds_sparse_tables_in_place_and_in_order(backend):
+    ks = backend.Keyspace(lambda: 0)
+    for n in range(100_000):
+        ks.store_with_expiry(b"k%d" % n, b"v", 10)
+    ks.store(b"plain", b"v")
+    data, expires = ks.data, ks.expires
+    full = sys.getsizeof(data)
+    ks.compact()
+    assert sys.getsizeof(data) == full  # dense: left alone
+    for n in range(99_000):
+        ks.delete(b"k%d" % n)
+    assert sys.getsizeof(data) == full  # a dict keeps its table...
+    ks.compact()
+    assert sys.getsizeof(data) < full / 50  # ...until compact rebuilds it
+    assert sys.getsizeof(expires) < 100_000
+    assert ks.data is data and ks.expires is expires
+    assert list(data) == [b"k%d" % n for n in range(99_000, 100_000)] + [b"plain"]
+    assert list(times(ks)) == [b"k%d" % n for n in range(99_000, 100_000)]
+    ks._check()

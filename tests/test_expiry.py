@@ -97,6 +97,25 @@ def test_active_expiry_reclaims_untouched_keys(mr, clock):
     store.dbs[0]._check()
 
 
+def test_active_expiry_gives_the_tables_memory_back(mr, clock):
+    """A dict never shrinks by itself: once the keys are gone, the cycle
+    rebuilds what they left mostly empty (Keyspace.compact)."""
+    store = mr.store
+    ks = store.dbs[0]
+    for i in range(100_000):
+        mr.set(f"temp:{i}", "x", ex=1)
+    mr.set("keep", "y")
+    full = sys.getsizeof(ks.data) + sys.getsizeof(ks.expires)
+    clock.advance(2)
+    assert wait_until_reclaimed(store, 0, 1)
+    seen = store.expire_cycles  # the cycle that took the last key compacts
+    store.expirer.wake()
+    assert store.wait_for_expire_cycle(after=seen, timeout=5)
+    assert sys.getsizeof(ks.data) + sys.getsizeof(ks.expires) < full / 20
+    assert list(ks.data) == [b"keep"]
+    ks._check()
+
+
 def test_active_expiry_covers_every_database(clock):
     r0 = minikv.Redis(clock=clock)
     r5 = minikv.Redis(store=r0.store, db=5)

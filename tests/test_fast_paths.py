@@ -88,6 +88,7 @@ def test_exists_delete_expire_ttl_on_one_key(r):
 
 
 def test_hset_converts_a_listpack_hash_as_redis_does(r):
+    saved = r.config_get("hash-max-listpack-*")
     r.config_set("hash-max-listpack-entries", 2)
     r.config_set("hash-max-listpack-value", 8)
     try:
@@ -102,8 +103,8 @@ def test_hset_converts_a_listpack_hash_as_redis_does(r):
         assert r.object("encoding", "g") == b"hashtable"
         assert r.hget("g", "c") == b"3" and r.hget("g", "zz") is None
     finally:
-        r.config_set("hash-max-listpack-entries", 128)
-        r.config_set("hash-max-listpack-value", 64)
+        for name, value in saved.items():
+            r.config_set(name, value)
     r.set("s", "v")
     with raises(ResponseError, WRONGTYPE):
         r.hset("s", "a", "1")

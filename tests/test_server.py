@@ -564,3 +564,14 @@ def test_store_database_count_shows_in_config():
 
     r = minikv.Redis(store=minikv.Store(databases=4))
     assert r.config_get("databases") == {"databases": "4"}
+
+
+def test_time_truncates_to_the_microsecond_in_step_with_ms():
+    clock = minikv.ManualClock(start=1_700_000_000.001)
+    client = minikv.Redis(clock=clock)
+    assert clock.ms() == 1700000000001
+    assert client.time() == (1700000000, 1000)
+    clock.advance(0.0000009)
+    assert client.time() == (1700000000, 1000)
+    clock.advance(0.0000001)
+    assert client.time() == (1700000000, 1001)

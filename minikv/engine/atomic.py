@@ -59,12 +59,15 @@ class AtomicContext:
         the OOM error while the store is over maxmemory and nothing has been
         written yet (Redis's rule for scripts).
         """
-        cmd, args = lookup([_to_bytes(item) for item in argv])
-        if script_write_refused(self.session.store, cmd, self.wrote):
+        cmd, args = lookup([item if item.__class__ is bytes else _to_bytes(item)
+                            for item in argv])
+        session = self.session
+        if session.store.memory is not None and script_write_refused(session.store, cmd,
+                                                                     self.wrote):
             raise CommandError(OOM)
         if "write" in cmd.flags:
             self.wrote = True
-        return cmd.handler(self.session, args)
+        return cmd.handler(session, args)
 
 
 def run_atomically(context, fn, args):

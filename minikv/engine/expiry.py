@@ -7,7 +7,20 @@ for each database it checks ``KEYS_PER_LOOP`` keys with a TTL and deletes the
 expired ones, and repeats while more than ``ACCEPTABLE_STALE_PERCENT`` of the
 checked keys were expired, until the cycle's time budget (``CYCLE_BUDGET_PERCENT``
 of the period) is spent. The store lock is taken per loop, never for a whole
-cycle, so commands interleave with a long cleanup.
+cycle, so commands interleave with a long cleanup. After a db's loops the
+cycle lets it shrink tables that expiries left mostly empty
+(``Keyspace.compact``, Redis's tryResizeHashTables), so that memory goes
+back once the keys are gone.
+
+Cost (benchmarks/active_expiry.py measures it): each loop is one
+``expire_step`` under the lock, which walks the expiry table in place; a
+reclaimed key costs ~0.3 µs on the compiled backend and ~0.55 µs on the
+pure one, the loop's overhead included. A cycle works for at most its
+budget (25 ms at the default hz 10), then the thread waits a full period:
+a backlog gets at most 20% of one core (Redis gives its slow cycle 25% of
+each tick; the margin covers what a cycle does past its budget, such as
+rebuilding a table), and is reclaimed at ~650,000 keys a second compiled,
+~350,000 pure.
 
 The thread starts lazily when a keyspace receives its first TTL, parks
 without a timeout when no keyspace has one, wakes at once when a manual clock
@@ -113,9 +126,17 @@ def run_cycle(store, budget_seconds):
             with lock:
                 checked, expired = ks.expire_step(store.clock.ms(), KEYS_PER_LOOP)
             if checked == 0 or expired * 100 <= checked * ACCEPTABLE_STALE_PERCENT:
+                out_of_budget = False
                 break
             if time.perf_counter() > deadline:
-                return True
+                out_of_budget = True
+                break
+        # Also when the budget ran out: if that loop took the db's last TTL,
+        # the thread may park next and no later cycle would come here.
+        with lock:
+            ks.compact()
+        if out_of_budget:
+            return True
     return False
 
 

@@ -18,8 +18,14 @@ wherever the object is at hand, and constants for what is not. A key costs:
   - a sorted set: the same over its member -> score dict, plus
     ``ZSET_MEMBER_BYTES`` per member for its score (a float object) and its
     entry in the ordered index (a (score, member) tuple and a list slot);
-- ``TTL_BYTES`` if it has a TTL: a slot in the expiry dict and the int
-  holding the time;
+  - a stream: the same over its live entries, an entry being its ID int,
+    its field/value list with the strings in it, and its two slots in its
+    node's lists (engine/streams.py); deleted entries still in a node and
+    the nodes themselves are not counted;
+- ``TTL_BYTES`` if it has a TTL: what the pure backend's expiry dict
+  spends on it, a slot and the int holding the time (the compiled
+  backend's expiry table spends ~30 bytes; the estimate is the same on
+  both, so that both backends report and evict alike);
 - while maxmemory is set, what the access tracking keeps for it
   (``tracking``: slots in the tracker's dicts, its size and access ints;
   see engine/eviction.py) — eviction's bookkeeping is memory the limit must
@@ -55,9 +61,9 @@ collection only after as many changes as it had elements
 ``used_memory`` (INFO memory): with maxmemory set, the running total the
 accounting keeps, O(1). Without it there is nothing to keep smooth and no
 running total: INFO walks the keyspace, O(keys), and counts every key's
-objects and expiry int as above but the dicts' tables as they are
-(``getsizeof``, exact) instead of per-key shares — the most accurate figure
-for a store that is not being evicted from.
+objects (and, on the pure backend, expiry int) as above but the tables as
+they are (``getsizeof``, exact) instead of per-key shares — the most
+accurate figure for a store that is not being evicted from.
 """
 from itertools import islice
 from sys import getsizeof
@@ -65,6 +71,7 @@ from sys import getsizeof
 from minikv.engine.args import int_arg
 from minikv.engine.commands import command
 from minikv.engine.errors import SYNTAX, CommandError
+from minikv.engine.streams import Stream
 from minikv.engine.values import Hash, List, Set, ZSet
 
 __all__ = ["DEFAULT_SAMPLES", "DICT_SLOT_BYTES", "INT_BYTES", "ORDERED_SLOT_BYTES", "TTL_BYTES",
@@ -79,8 +86,9 @@ ORDERED_SLOT_BYTES = DICT_SLOT_BYTES + 32 + 24
 INT_BYTES = 32  # an int object of up to 60 bits: times, sizes
 TTL_BYTES = DICT_SLOT_BYTES + INT_BYTES
 ZSET_MEMBER_BYTES = 88  # a 24-byte float, a 56-byte tuple, an 8-byte list slot
+STREAM_ENTRY_SLOTS_BYTES = 16  # a stream entry's slots in its node's two lists
 
-_COLLECTIONS = frozenset((Hash, List, Set, ZSet))
+_COLLECTIONS = frozenset((Hash, List, Set, ZSet, Stream))
 
 
 def _spread(elements, length, samples):
@@ -109,6 +117,10 @@ def collection_mean(value, samples):
     if cls is ZSet:
         return _mean(getsizeof(member)
                      for member in _spread(iter(value.scores), length, samples))
+    if cls is Stream:
+        return _mean(getsizeof(entry_id) + getsizeof(fields) + sum(map(getsizeof, fields))
+                     + STREAM_ENTRY_SLOTS_BYTES
+                     for entry_id, fields in _spread(iter(value), length, samples))
     return _mean(getsizeof(element) for element in _spread(iter(value), length, samples))
 
 
@@ -143,6 +155,16 @@ def key_bytes(key, value, has_ttl, samples=DEFAULT_SAMPLES, tracking=0, mean=Non
     return size
 
 
+def _expiry_index_bytes(expires):
+    """A db's TTL index: the compiled backend's ``ExpiryTable`` holds the
+    times inline (its ``getsizeof`` counts them); the pure backend's is a
+    dict of int objects."""
+    size = getsizeof(expires)
+    if expires.__class__ is dict:
+        size += INT_BYTES * len(expires)
+    return size
+
+
 def used_memory(store):
     """INFO's used_memory: the accounting's running total while maxmemory
     is set (O(1) after settling the last command's writes); else a walk
@@ -154,7 +176,7 @@ def used_memory(store):
     total = 0
     for ks in store.dbs:
         data, expires = ks.data, ks.expires
-        total += getsizeof(data) + getsizeof(expires) + INT_BYTES * len(expires)
+        total += getsizeof(data) + _expiry_index_bytes(expires)
         for key, value in data.items():
             total += object_bytes(key, value)
     return total

@@ -64,7 +64,7 @@ def cmd_echo(session, args):
 
 def clock_micros(store):
     """The store clock as (seconds, microseconds), TIME's reply."""
-    return divmod(round(store.clock.time() * 1_000_000), 1_000_000)
+    return divmod(store.clock.us(), 1_000_000)
 
 
 # TIME
