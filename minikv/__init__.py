@@ -8,7 +8,8 @@ from minikv.backend import BACKEND
 from minikv.clock import ManualClock, SystemClock
 from minikv.client import Redis, StrictRedis
 from minikv.engine import (  # noqa: F401  (register commands)
-    hashes, keys, lists, memory, scripting, server, sets, sort, strings, transactions, zsets,
+    clients, hashes, keys, lists, memory, scripting, server, sets, sort, streams, strings,
+    transactions, zsets,
 )
 # engine.pubsub under another name: ``minikv.pubsub`` is the PubSub module.
 from minikv.engine import pubsub as _pubsub_commands  # noqa: F401  (register commands)

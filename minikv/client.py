@@ -15,6 +15,7 @@ import time
 import warnings
 
 from minikv.api.callbacks import RESPONSE_CALLBACKS
+from minikv.api.clients import ClientCommands
 from minikv.api.hashes import HashCommands
 from minikv.api.keys import KeyCommands
 from minikv.api.lists import ListCommands
@@ -24,6 +25,7 @@ from minikv.api.server import ServerCommands
 from minikv.api.sets import SetCommands
 from minikv.api.sort import SortCommands
 from minikv.api.sorted_sets import SortedSetCommands
+from minikv.api.streams import StreamCommands
 from minikv.api.strings import StringCommands
 from minikv.backend import FastPaths
 from minikv.engine.atomic import AtomicContext, run_atomically
@@ -98,7 +100,8 @@ def make_decoder(encoding, errors):
 
 
 class Redis(FastPaths, StringCommands, KeyCommands, HashCommands, ListCommands, SetCommands,
-            SortedSetCommands, SortCommands, ServerCommands, PubSubCommands, ScriptingCommands):
+            SortedSetCommands, StreamCommands, SortCommands, ServerCommands, ClientCommands,
+            PubSubCommands, ScriptingCommands):
     """An embedded Redis with redis-py's API.
 
     >>> r = Redis()

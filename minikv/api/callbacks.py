@@ -113,6 +113,58 @@ def pairs_to_tuples(reply, **options):
     return list(zip(reply[0::2], reply[1::2]))
 
 
+def stream_entries(reply, **options):
+    """XRANGE/XREVRANGE: [[id, [field, value, ...]], ...] -> [(id, {field: value}), ...];
+    a null reply (COUNT 0) stays None."""
+    if reply is None:
+        return None
+    return [(entry_id, pairs_to_dict(fields)) for entry_id, fields in reply]
+
+
+def xread_result(reply, **options):
+    """XREAD: [[key, entries], ...] with each entries list shaped as XRANGE's;
+    a null reply (nothing read, or a timeout) is []. A key named twice is
+    listed once, with its last entries, as redis-py 8's default connection
+    (RESP3, where the reply is a map) gives it."""
+    if reply is None:
+        return []
+    by_key = {}
+    for key, entries in reply:
+        by_key[key] = entries
+    return [[key, stream_entries(entries)] for key, entries in by_key.items()]
+
+
+def xinfo_stream_result(reply, **options):
+    """XINFO STREAM: a dict with str keys; its first and last entries as
+    (id, {field: value}), or with ``full`` its entries as {id: {field: value}}."""
+    info = dict(zip((_to_str(name) for name in reply[0::2]), reply[1::2]))
+    if options.get("full"):
+        info["entries"] = {entry_id: pairs_to_dict(fields)
+                           for entry_id, fields in info["entries"]}
+    else:
+        for name in ("first-entry", "last-entry"):
+            entry = info[name]
+            if entry is not None:
+                info[name] = (entry[0], pairs_to_dict(entry[1]))
+    return info
+
+
+def client_info_result(reply, **options):
+    """CLIENT INFO's "name=value ..." line -> dict, the numeric fields redis-py
+    knows as ints (and, as in redis-py, ValueError for a value with a "=")."""
+    info = {}
+    for item in _to_str(reply).split():
+        name, value = item.split("=")
+        info[name] = value
+    for name in _CLIENT_INFO_INTS.intersection(info):
+        info[name] = int(info[name])
+    return info
+
+
+_CLIENT_INFO_INTS = frozenset(("id", "age", "idle", "db", "sub", "psub", "multi", "qbuf",
+                               "qbuf-free", "obl", "argv-mem", "oll", "omem", "tot-mem"))
+
+
 def sort_groups(reply, **options):
     """SORT with ``groups=n``: one n-tuple per element (GET values in order).
     A STORE reply (the stored length) is returned as it is."""
@@ -132,6 +184,9 @@ RESPONSE_CALLBACKS = {
     **{name: as_set for name in ("SDIFF", "SINTER", "SMEMBERS", "SUNION")},
     **{name: bool_ok for name in (
         "FLUSHALL FLUSHDB LSET LTRIM MSET RENAME SELECT SWAPDB UNWATCH WATCH").split()},
+    "CLIENT GETNAME": lambda reply, **options: _to_str(reply),
+    "CLIENT INFO": client_info_result,
+    "CLIENT SETNAME": bool_ok,
     "CONFIG SET": bool_ok,
     "CONFIG RESETSTAT": bool_ok,
     "CONFIG GET": config_get_result,
@@ -150,6 +205,10 @@ RESPONSE_CALLBACKS = {
     "SCRIPT LOAD": lambda reply, **options: _to_str(reply),
     "SSCAN": scan_result,
     "TIME": time_result,
+    "XINFO STREAM": xinfo_stream_result,
+    "XRANGE": stream_entries,
+    "XREAD": xread_result,
+    "XREVRANGE": stream_entries,
 }
 
 

@@ -130,6 +130,8 @@ _PARAMS = [
     _Param("set-max-intset-entries", _integer(0, INT64_MAX), 512),
     _Param("zset-max-listpack-entries", _integer(0, INT64_MAX), 128),
     _Param("zset-max-listpack-value", _memory(0, INT64_MAX), 64),
+    _Param("stream-node-max-bytes", _memory(0, INT64_MAX), 4096),
+    _Param("stream-node-max-entries", _integer(0, INT64_MAX), 100),
     _Param("proto-max-bulk-len", _memory(1024 * 1024, INT64_MAX), 512 * 1024 * 1024),
     _Param("databases", _integer(1, INT32_MAX), 16, mutable=False),
 ]

@@ -98,6 +98,47 @@ SCRIPT_UNKILLABLE = ("UNKILLABLE Sorry the script already executed write command
 SCRIPT_WRITE_FLAG_RO = "ERR Can not execute a script with write flag using *_ro command."
 LUA_NOT_INSTALLED = ("ERR Lua scripting needs the optional 'lupa' package, which is not "
                      "installed: pip install 'minikv[lua]'")
+# streams (engine/streams.py)
+STREAM_ID_INVALID = "ERR Invalid stream ID specified as stream command argument"
+XADD_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0"
+XADD_ID_TOO_SMALL = ("ERR The ID specified in XADD is equal or smaller than the target stream "
+                     "top item")
+STREAM_EXHAUSTED = ("ERR The stream has exhausted the last possible ID, unable to add more "
+                    "items")
+STREAM_ELEMENTS_TOO_LARGE = "ERR Elements are too large to be stored"
+STREAM_MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0."
+STREAM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0."
+STREAM_MAXLEN_AND_MINID = ("ERR syntax error, MAXLEN and MINID options at the same time are not "
+                           "compatible")
+STREAM_LIMIT_WITHOUT_STRATEGY = ("ERR syntax error, LIMIT cannot be used without specifying a "
+                                 "trimming strategy")
+STREAM_LIMIT_WITHOUT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option"
+XTRIM_NEEDS_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy"
+STREAM_INVALID_START_ID = "ERR invalid start ID for the interval"
+STREAM_INVALID_END_ID = "ERR invalid end ID for the interval"
+TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range"
+XREAD_UNBALANCED = ("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' "
+                    "must be specified.")
+XREAD_GREATER_ID = ("ERR The > ID can be specified only when calling XREADGROUP using the "
+                    "GROUP <group> <consumer> option.")
+XREAD_GROUP_OPTION = ("ERR The GROUP option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
+XREAD_NOACK_OPTION = ("ERR The NOACK option is only supported by XREADGROUP. You called XREAD "
+                      "instead.")
+XREAD_BLOCK_IN_SCRIPT = "ERR XREAD command is not allowed with BLOCK option from scripts"
+XSETID_SMALLER_THAN_TOP = ("ERR The ID specified in XSETID is smaller than the target stream top "
+                           "item")
+XSETID_SMALLER_THAN_MAX_DELETED = ("ERR The ID specified in XSETID is smaller than the provided "
+                                   "max_deleted_entry_id")
+XSETID_ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive"
+XSETID_ENTRIES_ADDED_TOO_SMALL = ("ERR The entries_added specified in XSETID is smaller than the "
+                                  "target stream length")
+# Redis names the subcommand and command as the client typed them; these
+# are the spellings redis-py sends.
+XINFO_STREAM_SYNTAX = ("ERR unknown subcommand or wrong number of arguments for 'STREAM'. Try "
+                       "XINFO HELP.")
+# CLIENT (engine/clients.py)
+CLIENT_NAME_INVALID = "ERR Client names cannot contain spaces, newlines or special characters."
 
 
 class ArrayWithErrors(list):

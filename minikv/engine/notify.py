@@ -40,8 +40,8 @@ Which read lookups send keymiss follows Redis's lookupKeyRead: the read
 commands, the sources of the STORE forms, SORT's BY/GET keys, COPY's
 source; never the write commands' lookups (LPOP, LSET... on a missing key)
 nor OBJECT (Redis's LOOKUP_NONOTIFY). FLUSHDB, FLUSHALL and SWAPDB send
-nothing, as in Redis 7.0. The t (stream) and d (module) classes are
-accepted but never fire: minikv has no streams and no modules.
+nothing, as in Redis 7.0. The d (module) class is accepted but never
+fires: minikv has no modules.
 
 Configuration changes go through ``configure(store)`` (CONFIG SET calls it),
 which gives each keyspace a fresh Notifier or None. A Notifier holds the

@@ -11,6 +11,9 @@ SCAN TYPE, SORT) need no per-type code:
 - ``encoding()`` — what OBJECT ENCODING replies (Redis never converts a
   compact encoding back, so types remember when they outgrew it);
 - ``duplicate()`` — an independent deep copy, for COPY.
+
+The stream type, ``Stream``, lives with its commands in engine/streams.py:
+it emulates Redis's node layout, which its commands' replies depend on.
 """
 import random
 from collections import deque
