@@ -431,7 +431,7 @@ class Pipeline(RoutedCommands, Redis):
                         dispatch(session, argv)
                     except CommandError as exc:
                         error = error_from_reply(exc.text)
-                        annotate_exception(error, i + 1, args)
+                        self.annotate_exception(error, i + 1, args)
                         errors.append((i, error))
                 try:
                     response = dispatch(session, _EXEC)
@@ -480,6 +480,13 @@ class Pipeline(RoutedCommands, Redis):
                         raw.append(dispatch(session, argv))
                     except CommandError as exc:
                         raw.append(exc)
+        return self._pipeline_response(commands, raw, raise_on_error)
+
+    def _pipeline_response(self, commands, raw, raise_on_error):
+        """The replies of a non-transactional run from the engine's raw
+        replies (a ``CommandError`` for a failed command), shaped as
+        redis-py shapes them. (The asyncio pipeline, which runs the
+        commands itself, shares this.)"""
         response = []
         for reply, (args, options) in zip(raw, commands):
             if isinstance(reply, CommandError):
@@ -494,8 +501,13 @@ class Pipeline(RoutedCommands, Redis):
             self.raise_first_error(commands, response)
         return response
 
+    def annotate_exception(self, exception, number, command):
+        """Prefix an error's message with the failing command, as redis-py's
+        Pipeline does (the asyncio pipeline formats it as redis.asyncio does)."""
+        annotate_exception(exception, number, command)
+
     def raise_first_error(self, commands, response):
         for i, reply in enumerate(response):
             if isinstance(reply, ResponseError):
-                annotate_exception(reply, i + 1, commands[i][0])
+                self.annotate_exception(reply, i + 1, commands[i][0])
                 raise reply

@@ -62,6 +62,19 @@ API for command modules (call with the store lock held):
 - ``signal_key_ready(store, db_index, key)``: after adding ``key`` to the
   keyspace. ``signal_database(store, db_index)``: after replacing a whole db.
 - ``serve_ready_keys(store)``: after a command, if ``store.blocked.ready``.
+
+Waiting elsewhere than in the calling thread (minikv.asyncio). A session
+whose ``defer_blocking`` is set does not wait in ``block_on_keys``: that
+hook is called with the new ``Waiter`` (store lock held) and must set the
+waiter's ``condition`` to its own notifier — any object whose ``notify()``
+does not block, as it is called with the store lock held by whichever
+thread serves the waiter or times it out. The registered waiter is then
+returned as the command's reply, and the caller waits for it to be
+``done`` (served, errored, or timed out by ``clock_moved``) without the
+lock; it must unregister it with ``BlockedClients.remove`` if it stops
+waiting first (its own timeout on the wall clock, or a cancellation).
+Serving is unchanged: the reply is computed under the lock by the writer,
+exactly as for a thread, so a coroutine is served in the same FIFO order.
 """
 import math
 import threading
@@ -74,7 +87,7 @@ from minikv.engine.numbers import INT64_MAX, parse_int, parse_long_double
 # 1000 in long double before rounding up, and that product is rounded.
 from minikv.engine.numbers import _round_long_double
 
-__all__ = ["BlockedClients", "block_on_keys", "parse_timeout", "serve_ready_keys",
+__all__ = ["BlockedClients", "Waiter", "block_on_keys", "parse_timeout", "serve_ready_keys",
            "signal_database", "signal_key_ready"]
 
 
@@ -105,7 +118,12 @@ def parse_timeout(data):
 
 
 class Waiter:
-    """One blocked call: where it waits, how to serve it, how it ended."""
+    """One blocked call: where it waits, how to serve it, how it ended.
+
+    ``condition`` wakes the caller when the wait ends: a
+    ``threading.Condition`` on the store lock for a waiting thread, or the
+    notifier a ``defer_blocking`` hook set (see the module docstring).
+    """
 
     __slots__ = ("db", "keys", "serve", "deadline", "condition", "done", "reply", "error")
 
@@ -271,7 +289,9 @@ def block_on_keys(session, keys, serve, timeout):
     Repeated keys are waited on once, as in Redis.
 
     Inside EXEC (or a script) ``session.deny_blocking`` is set: the call
-    times out at once, as Redis's CLIENT_DENY_BLOCKING makes it.
+    times out at once, as Redis's CLIENT_DENY_BLOCKING makes it. A session
+    with ``defer_blocking`` gets the registered ``Waiter`` back instead of
+    waiting (see the module docstring).
     """
     if session.deny_blocking:
         return None
@@ -282,6 +302,12 @@ def block_on_keys(session, keys, serve, timeout):
         deadline = store.clock.ms() + round(timeout * 1000)
         if deadline > INT64_MAX:
             deadline = None  # Redis's int64 deadline wraps: it never fires
+    defer = session.defer_blocking
+    if defer is not None:
+        waiter = Waiter(session.db, tuple(dict.fromkeys(keys)), serve, deadline, None)
+        defer(waiter)
+        blocked.add(waiter)
+        return waiter
     waiter = Waiter(session.db, tuple(dict.fromkeys(keys)), serve, deadline,
                     threading.Condition(store.lock))
     blocked.add(waiter)

@@ -14,13 +14,25 @@ Transaction state (engine/transactions.py reads and writes it):
 - ``deny_blocking``: set while EXEC runs the queue (and while a script
   runs): a blocking command must answer as if it timed out at once instead
   of waiting (Redis's CLIENT_DENY_BLOCKING).
+- ``defer_blocking``: None, or the hook of a client that waits for blocked
+  calls itself instead of in the calling thread (minikv.asyncio's event
+  loop; see engine/blocking.py).
+
+Connection identity (engine/clients.py's CLIENT commands): ``client_id``,
+unique and increasing in the process, as Redis's client IDs are in a
+server; ``name`` (CLIENT SETNAME; None until set); ``created_ms``, the
+store clock when the session was made (CLIENT INFO's age).
 """
+from itertools import count
+
 from minikv.engine.errors import DB_INDEX, CommandError
+
+_client_ids = count(1)
 
 
 class Session:
     __slots__ = ("store", "db", "ks", "multi", "multi_failed", "watches", "deny_blocking",
-                 "__weakref__")
+                 "defer_blocking", "client_id", "name", "created_ms", "__weakref__")
 
     def __init__(self, store, db=0, register=True):
         """``register=False`` leaves the session out of INFO's connected_clients
@@ -31,6 +43,10 @@ class Session:
         self.multi_failed = False
         self.watches = None
         self.deny_blocking = False
+        self.defer_blocking = None
+        self.client_id = next(_client_ids)
+        self.name = None
+        self.created_ms = store.clock.ms()
         self.select(db)
         if register:
             store.sessions.add(self)
