@@ -19,18 +19,10 @@ the same str key: its lookup as ``ttl_cache[key]`` (the fast one: no
 ``Cache.get`` hit of a bytes value on the compiled backend within 2x of the
 ``ttl_cache[key]`` lookup.
 """
-import argparse
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-from compare import machine_info, start_redis_server, stop_process, time_statement
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
 
 TARGET_RATIO = 2
 KEY = "user:1000:avatar"
@@ -62,7 +54,7 @@ def measure(client, settings):
 
     client.flushall()
     namespace = namespace_for(Cache(client))
-    results = {name: time_statement(statement, namespace, *settings)
+    results = {name: harness.time_statement(statement, namespace, *settings)
                for name, statement in OPERATIONS}
     client.flushall()
     return results
@@ -74,30 +66,14 @@ def round_trips(client):
 
     client.flushall()
     namespace = namespace_for(Cache(client))
-    trips = {}
-    for name, statement in OPERATIONS:
-        exec(statement, namespace)  # a first EVALSHA also loads its script
-        sent = []
-        execute = client.execute_command
-        client.execute_command = lambda *args, **options: sent.append(args[0]) or execute(
-            *args, **options)
-        try:
-            exec(statement, namespace)
-        finally:
-            del client.execute_command
-        trips[name] = len(sent)
+    trips = {name: harness.requests_per_call(client, statement, namespace)
+             for name, statement in OPERATIONS}
     client.flushall()
     return trips
 
 
 def measure_minikv(settings):
-    import minikv
-
-    client = minikv.Redis()
-    try:
-        return minikv.BACKEND, measure(client, settings)
-    finally:
-        client.close()
+    return harness.on_minikv(measure, settings)
 
 
 def measure_ttl_cache(settings):
@@ -106,73 +82,40 @@ def measure_ttl_cache(settings):
     ttl_cache = TTLCache(maxsize=10_000, ttl=600)
     ttl_cache[KEY] = VALUE
     namespace = {"ttl_cache": ttl_cache, "KEY": KEY}
-    return {"ttl_cache[key]": time_statement("ttl_cache[KEY]", namespace, *settings),
-            "ttl_cache.get(key)": time_statement("ttl_cache.get(KEY)", namespace, *settings)}
-
-
-def measure_pure_in_subprocess(args):
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker",
-               "--repeats", str(args.repeats), "--cell-seconds", str(args.cell_seconds)]
-    done = subprocess.run(command, env=dict(os.environ, MINIKV_PURE="1"),
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"MINIKV_PURE=1 worker failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    return {"ttl_cache[key]": harness.time_statement("ttl_cache[KEY]", namespace, *settings),
+            "ttl_cache.get(key)": harness.time_statement("ttl_cache.get(KEY)", namespace,
+                                                         *settings)}
 
 
 def measure_redis(settings, binary):
-    import redis
-
-    process, port = start_redis_server(binary)
-    client = redis.Redis(port=port)
-    try:
-        return measure(client, settings), round_trips(client)
-    finally:
-        client.close()
-        stop_process(process)
+    return harness.on_redis_py(
+        binary, lambda client: (measure(client, settings), round_trips(client)))
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="3 repeats of ~0.1 s per cell instead of 5 of ~0.2 s")
-    parser.add_argument("--repeats", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--cell-seconds", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 5
-    if args.cell_seconds is None:
-        args.cell_seconds = 0.1 if args.quick else 0.2
-    return args
+    return harness.parse_with_defaults(harness.bench_parser(__doc__), argv,
+                                       harness.CELL_DEFAULTS)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    settings = (int(args.cell_seconds * 1e9 / args.repeats), args.repeats)
+    settings = harness.cell_settings(args)
     if args.worker:
         print(json.dumps(measure_minikv(settings)[1]))
         return
     # The anchor and the embedded cache are timed back to back, in this process.
     anchor = measure_ttl_cache(settings)
-    backend, embedded = measure_minikv(settings)
-    columns = {f"minikv[{backend}]": embedded}
-    if backend != "pure":
-        columns["minikv[pure]"] = measure_pure_in_subprocess(args)
+    backend, columns = harness.minikv_columns(__file__, lambda: measure_minikv(settings),
+                                              harness.forward(args, "repeats", "cell_seconds"))
+    embedded = columns[f"minikv[{backend}]"]
     binary = shutil.which("redis-server")
-    trips = None
+    extras = []
     if binary is not None:
         columns["redis-py"], trips = measure_redis(settings, binary)
-    print(" ".join(f"{key}={value}" for key, value in machine_info().items()))
-    header = f"{'Cache op (µs/op)':<24}" + "".join(f"{name:>16}" for name in columns)
-    if trips is not None:
-        header += f"{'redis trips':>13}"
-    print(header)
-    for name, _ in OPERATIONS:
-        line = f"{name:<24}" + "".join(f"{column[name]:>16.3f}" for column in columns.values())
-        if trips is not None:
-            line += f"{trips[name]:>13}"
-        print(line)
+        extras.append(("redis trips", 13, lambda name: str(trips[name])))
+    print(harness.machine_line())
+    harness.print_fixed_table("Cache op (µs/op)", 24, columns, [name for name, _ in OPERATIONS],
+                              16, lambda name, value: f"{value:.3f}", extras)
     for name, value in anchor.items():
         print(f"{'TTLCache ' + name:<24}{value:>16.3f}")
     if binary is None:

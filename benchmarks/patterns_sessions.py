@@ -17,18 +17,10 @@ fields (and, in the "user" row, links the session to a user whose set
 holds one other session). ``get`` runs with ``sliding=True`` (HGETALL +
 PEXPIRE in one step) and with ``sliding=False`` (the step only reads).
 """
-import argparse
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
-from compare import machine_info, start_redis_server, stop_process, time_statement
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
 
 SESSION = {"user": 42, "cart": [1, 2, 3], "theme": "dark", "lang": "en", "csrf": "x" * 32}
 
@@ -53,81 +45,39 @@ def measure(client, settings):
         store.create(user_id=7)
         namespace = {"store": store, "sid": store.create(SESSION),
                      "NEW": {"user": 42, "cart": []}}
-        results[name] = time_statement(statement, namespace, *settings)
+        results[name] = harness.time_statement(statement, namespace, *settings)
     client.flushall()
     return results
 
 
 def measure_minikv(settings):
-    import minikv
-
-    client = minikv.Redis()
-    try:
-        return minikv.BACKEND, measure(client, settings)
-    finally:
-        client.close()
-
-
-def measure_pure_in_subprocess(args):
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker",
-               "--repeats", str(args.repeats), "--cell-seconds", str(args.cell_seconds)]
-    done = subprocess.run(command, env=dict(os.environ, MINIKV_PURE="1"),
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"MINIKV_PURE=1 worker failed:\n{done.stderr}")
-    return json.loads(done.stdout)
-
-
-def measure_redis(settings, binary):
-    import redis
-
-    process, port = start_redis_server(binary)
-    client = redis.Redis(port=port)
-    try:
-        return measure(client, settings)
-    finally:
-        client.close()
-        stop_process(process)
+    return harness.on_minikv(measure, settings)
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="3 repeats of ~0.1 s per cell instead of 5 of ~0.2 s")
-    parser.add_argument("--repeats", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--cell-seconds", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 5
-    if args.cell_seconds is None:
-        args.cell_seconds = 0.1 if args.quick else 0.2
-    return args
+    return harness.parse_with_defaults(harness.bench_parser(__doc__), argv,
+                                       harness.CELL_DEFAULTS)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    settings = (int(args.cell_seconds * 1e9 / args.repeats), args.repeats)
+    settings = harness.cell_settings(args)
     if args.worker:
         print(json.dumps(measure_minikv(settings)[1]))
         return
-    backend, embedded = measure_minikv(settings)
-    columns = {f"minikv[{backend}]": embedded}
-    if backend != "pure":
-        columns["minikv[pure]"] = measure_pure_in_subprocess(args)
+    backend, columns = harness.minikv_columns(__file__, lambda: measure_minikv(settings),
+                                              harness.forward(args, "repeats", "cell_seconds"))
+    embedded = columns[f"minikv[{backend}]"]
     binary = shutil.which("redis-server")
+    extras = []
     if binary is not None:
-        columns["redis-py"] = measure_redis(settings, binary)
-    print(" ".join(f"{key}={value}" for key, value in machine_info().items()))
-    header = f"{'SessionStore op (µs/op)':<24}" + "".join(f"{name:>16}" for name in columns)
-    if "redis-py" in columns:
-        header += f"{'redis-py / ' + next(iter(columns)):>28}"
-    print(header)
-    for name, _, _ in OPERATIONS:
-        line = f"{name:<24}" + "".join(f"{column[name]:>16.2f}" for column in columns.values())
-        if "redis-py" in columns:
-            line += f"{columns['redis-py'][name] / embedded[name]:>27.1f}x"
-        print(line)
+        redis_py = columns["redis-py"] = harness.on_redis_py(binary, measure, settings)
+        extras.append(("redis-py / " + next(iter(columns)), 28,
+                       lambda name: f"{redis_py[name] / embedded[name]:.1f}x"))
+    print(harness.machine_line())
+    harness.print_fixed_table("SessionStore op (µs/op)", 24, columns,
+                              [name for name, _, _ in OPERATIONS], 16,
+                              lambda name, value: f"{value:.2f}", extras)
     if binary is None:
         print("redis-py column left out: no redis-server on PATH")
 

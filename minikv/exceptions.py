@@ -75,7 +75,12 @@ class BusyLoadingError(*_bases("BusyLoadingError", ConnectionError)):
 
 
 class LockError(*_bases("LockError", RedisError, ValueError)):
-    pass
+    """As redis-py's: ``LockError(message, lock_name=None)``."""
+
+    def __init__(self, message=None, lock_name=None):
+        super().__init__(message)
+        self.message = message
+        self.lock_name = lock_name
 
 
 class LockNotOwnedError(*_bases("LockNotOwnedError", LockError)):

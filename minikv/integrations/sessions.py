@@ -1,4 +1,4 @@
-"""Cookie sessions for web apps: ASGI and WSGI middleware over a SessionStore.
+"""Cookie sessions for web apps: ASGI and WSGI middleware over a session store.
 
 The browser holds only the session id, in a cookie (``HttpOnly``,
 ``SameSite=Lax``, ``Path=/``, ``Secure`` when configured — turn it on in
@@ -26,14 +26,30 @@ Per request:
   and the cookie cleared: a write never revives an expired session.
 
 The ASGI middleware serves ``http`` requests (other scope types pass
-through untouched). With an embedded store it calls it directly (µs); with
-a real Redis it runs the blocking calls in a worker thread
-(``asyncio.to_thread``), so it needs an asyncio event loop.
+through untouched) and takes either kind of store:
+
+- an ``AsyncSessionStore`` (on ``minikv.asyncio.Redis`` or
+  ``redis.asyncio.Redis``): its coroutines are awaited on the event loop —
+  no thread, and the loop never blocks (an embedded step takes µs; a
+  real Redis round trip is awaited on its socket). The choice for an
+  asyncio app talking to a real Redis;
+- a ``SessionStore`` (sync): on the embedded engine it is called directly
+  (µs, the loop is not held up); on a real Redis each load and save runs
+  in a worker thread (``asyncio.to_thread``) so the loop goes on during the
+  round trip — which needs an asyncio event loop and costs a thread hop.
+
+The WSGI middleware takes a ``SessionStore``. ``SessionCookie`` holds the
+load and save logic once, as coroutines that await each store answer that
+is awaitable: over a sync store nothing in them suspends, so ``load`` and
+``save`` run them inline (``run_inline``, patterns/_io.py); over an async
+store ``aload`` and ``asave`` await them.
 """
 import asyncio
+import inspect
 
 from minikv.patterns._atomic import is_embedded
-from minikv.patterns.sessions import SessionStore, encode_value, valid_sid
+from minikv.patterns._io import run_inline
+from minikv.patterns.sessions import AsyncSessionStore, SessionStore, encode_value, valid_sid
 
 __all__ = ["Session", "SessionCookie", "ASGISessionMiddleware", "WSGISessionMiddleware"]
 
@@ -76,7 +92,8 @@ class SessionCookie:
     """Loading and saving a session through a cookie, framework-neutral.
 
     ``load(cookie_header)`` -> Session; ``save(session)`` -> the
-    ``Set-Cookie`` value to send, or None. Both middlewares use this.
+    ``Set-Cookie`` value to send, or None. Both middlewares use this. With
+    an ``AsyncSessionStore``, await ``aload``/``asave`` instead.
 
     >>> cookies = SessionCookie(SessionStore(), cookie_name="sid")
     >>> session = cookies.load("")                  # a request without our cookie
@@ -110,7 +127,13 @@ class SessionCookie:
 
     @property
     def embedded(self):
+        """A sync store on the embedded engine (called without a thread)."""
         return is_embedded(self.store.client)
+
+    @property
+    def asynchronous(self):
+        """An ``AsyncSessionStore``: use ``aload``/``asave``."""
+        return isinstance(self.store, AsyncSessionStore)
 
     def sid_from(self, cookie_header):
         """The first value of our cookie in a ``Cookie`` header, or None."""
@@ -122,10 +145,34 @@ class SessionCookie:
         return None
 
     def load(self, cookie_header):
+        """The request's ``Session`` (a sync store)."""
+        self._check_sync("load")
+        return run_inline(self._load(cookie_header))
+
+    def save(self, session):
+        """Write the session's changes; the Set-Cookie value, or None.
+        ``session.sid`` is the session's id afterwards (None if none).
+        (A sync store.)"""
+        self._check_sync("save")
+        return run_inline(self._save(session))
+
+    async def aload(self, cookie_header):
+        """``load`` for an ``AsyncSessionStore``."""
+        return await self._load(cookie_header)
+
+    async def asave(self, session):
+        """``save`` for an ``AsyncSessionStore``."""
+        return await self._save(session)
+
+    def _check_sync(self, method):
+        if self.asynchronous:
+            raise TypeError(f"an AsyncSessionStore is awaited: use a{method}()")
+
+    async def _load(self, cookie_header):
         sid = self.sid_from(cookie_header) if cookie_header else None
         session = None
         if valid_sid(sid):
-            data = self.store.get(sid)
+            data = await _answer(self.store.get(sid))
             if data is not None:
                 session = Session(sid, data)
         if session is None:
@@ -133,29 +180,27 @@ class SessionCookie:
             session._stale_cookie = sid is not None
         return session
 
-    def save(self, session):
-        """Write the session's changes; the Set-Cookie value, or None.
-        ``session.sid`` is the session's id afterwards (None if none)."""
+    async def _save(self, session):
         store = self.store
         sid = session.sid
         if sid is None:
             if session:
-                session.sid = store.create(dict(session))
+                session.sid = await _answer(store.create(dict(session)))
                 return self._cookie(session.sid)
             # Nothing to keep: a stale cookie is cleared, no session made.
             return self._clear if session._stale_cookie else None
         if session._destroy or (not session and session._loaded):
-            store.destroy(sid)
+            await _answer(store.destroy(sid))
             session.sid = None
             return self._clear
         cookie = None
         if session._regenerate:
-            sid = session.sid = store.regenerate(sid)
+            sid = session.sid = await _answer(store.regenerate(sid))
             if sid is None:
                 return self._clear
             cookie = self._cookie(sid)
         changed, removed = session.changes()
-        if (changed or removed) and not store.apply(sid, changed, removed):
+        if (changed or removed) and not await _answer(store.apply(sid, changed, removed)):
             session.sid = None
             return self._clear
         return cookie
@@ -164,34 +209,57 @@ class SessionCookie:
         return f"{self.cookie_name}={sid}{self._attributes}"
 
 
+async def _answer(reply):
+    """A store method's answer: awaited for an ``AsyncSessionStore``, as
+    returned for a ``SessionStore`` (then nothing suspends: ``run_inline``)."""
+    if inspect.isawaitable(reply):
+        return await reply
+    return reply
+
+
 class ASGISessionMiddleware:
     """ASGI middleware: ``scope["session"]`` for every http request.
 
     ``ASGISessionMiddleware(app, store, cookie_name="session", secure=False,
     path="/", domain=None)``; with Starlette:
     ``Middleware(ASGISessionMiddleware, store=store, secure=True)``.
+    ``store`` is an ``AsyncSessionStore`` (awaited on the loop) or a
+    ``SessionStore`` (called directly when embedded, in a worker thread on
+    a real Redis); see the module docstring. Default: a new embedded
+    ``SessionStore()``.
     """
 
     def __init__(self, app, store=None, **cookie_options):
         self.app = app
         self.cookies = SessionCookie(store, **cookie_options)
 
-    async def _run(self, fn, arg):
-        if self.cookies.embedded:
-            return fn(arg)
-        return await asyncio.to_thread(fn, arg)
+    async def _load(self, cookie_header):
+        cookies = self.cookies
+        if cookies.asynchronous:
+            return await cookies.aload(cookie_header)
+        if cookies.embedded:
+            return cookies.load(cookie_header)
+        return await asyncio.to_thread(cookies.load, cookie_header)
+
+    async def _save(self, session):
+        cookies = self.cookies
+        if cookies.asynchronous:
+            return await cookies.asave(session)
+        if cookies.embedded:
+            return cookies.save(session)
+        return await asyncio.to_thread(cookies.save, session)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
-        session = await self._run(self.cookies.load, header.decode("latin-1"))
+        session = await self._load(header.decode("latin-1"))
         scope["session"] = session
 
         async def send_with_cookie(message):
             if message["type"] == "http.response.start":
-                set_cookie = await self._run(self.cookies.save, session)
+                set_cookie = await self._save(session)
                 if set_cookie is not None:
                     headers = list(message.get("headers", ()))
                     headers.append((b"set-cookie", set_cookie.encode("latin-1")))
@@ -205,8 +273,9 @@ class WSGISessionMiddleware:
     """WSGI middleware: ``environ["minikv.session"]`` for every request.
 
     ``WSGISessionMiddleware(app, store, cookie_name="session", secure=False,
-    path="/", domain=None)``. The session is saved when the app calls
-    ``start_response`` (not when it reports an error with ``exc_info``).
+    path="/", domain=None)``, ``store`` a ``SessionStore``. The session is
+    saved when the app calls ``start_response`` (not when it reports an
+    error with ``exc_info``).
     """
 
     environ_key = "minikv.session"
@@ -214,6 +283,9 @@ class WSGISessionMiddleware:
     def __init__(self, app, store=None, **cookie_options):
         self.app = app
         self.cookies = SessionCookie(store, **cookie_options)
+        if self.cookies.asynchronous:
+            raise TypeError("WSGI is synchronous: give WSGISessionMiddleware a SessionStore, "
+                            "not an AsyncSessionStore")
 
     def __call__(self, environ, start_response):
         session = self.cookies.load(environ.get("HTTP_COOKIE", ""))

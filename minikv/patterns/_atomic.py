@@ -15,10 +15,15 @@ runs a command and returns its raw reply, ``context.now_ms`` is the frozen
 time of the step — and returns what the Lua script returns, in the shape
 redis-py gives a script's reply (bytes, int, None, lists), so the caller
 decodes one shape.
+
+``await step.run_async(client, keys, args)`` is the same step for the
+asyncio clients: ``minikv.asyncio.Redis`` runs the native function inline
+(it never waits, so there is nothing to hand to a thread), and
+``redis.asyncio.Redis`` runs the script with redis-py's ``AsyncScript``.
 """
 from minikv.client import Redis as EmbeddedRedis
 
-__all__ = ["AtomicStep", "is_embedded"]
+__all__ = ["AtomicStep", "is_embedded", "is_embedded_async"]
 
 
 def is_embedded(client):
@@ -26,13 +31,20 @@ def is_embedded(client):
     return isinstance(client, EmbeddedRedis)
 
 
+def is_embedded_async(client):
+    """True for a ``minikv.asyncio.Redis``, which runs steps natively."""
+    from minikv.asyncio import Redis as AsyncEmbeddedRedis  # only async users load it
+    return isinstance(client, AsyncEmbeddedRedis)
+
+
 class AtomicStep:
-    __slots__ = ("lua", "native", "_script")
+    __slots__ = ("lua", "native", "_script", "_async_script")
 
     def __init__(self, lua, native):
         self.lua = lua
         self.native = native
         self._script = None
+        self._async_script = None
 
     def __call__(self, client, keys=(), args=()):
         if isinstance(client, EmbeddedRedis):
@@ -43,3 +55,15 @@ class AtomicStep:
             # bound to no client in particular (``client=`` per call).
             script = self._script = client.register_script(self.lua)
         return script(keys=list(keys), args=list(args), client=client)
+
+    async def run_async(self, client, keys=(), args=()):
+        """The step on an asyncio client: natively on a ``minikv.asyncio.Redis``
+        (inline: a step never waits), one EVALSHA on a ``redis.asyncio.Redis``.
+        Same reply shapes as ``__call__``."""
+        from minikv.asyncio import Redis as AsyncEmbeddedRedis  # only async users load it
+        if isinstance(client, AsyncEmbeddedRedis):
+            return await client.run_atomically(self.native, keys, args)
+        script = self._async_script
+        if script is None:
+            script = self._async_script = client.register_script(self.lua)
+        return await script(keys=list(keys), args=list(args), client=client)

@@ -41,7 +41,8 @@ script through ``AtomicStep``) and the same step natively on minikv:
 
 Single-flight (``get_or_set``, ``cached``). Threads of one ``Cache`` that
 miss the same key meet in-process first: one becomes the leader, the others
-wait on a ``threading.Event`` and get its result or its exception. Across
+wait on a ``threading.Event`` and get its result or its exception (tasks of
+one event loop do the same on an ``asyncio.Event``). Across
 clients (other processes, other ``Cache`` objects) the leader holds a lease,
 ``SET <ns>|lease:<key> <token> NX PX <lease>``, taken in the same step that
 finds the entry missing. A client that finds the lease taken registers as a
@@ -68,8 +69,16 @@ but ``invalidate_tag`` cannot reach an entry whose tag set was evicted —
 use an unbounded store where tag invalidation must be exact. A cache given
 a client uses that store's limits as they are: on a shared store under an
 ``allkeys-*`` policy its entries are evicted along with everything else.
+
+asyncio. ``AsyncCache`` is ``Cache`` over an asyncio client
+(``minikv.asyncio.Redis`` or ``redis.asyncio.Redis``): the same
+constructor, methods and keys, every store access awaited, the
+single-flight wait a BLPOP awaited on the loop. Both classes are shells
+over ``_CacheCore``, which holds each operation's logic once: the requests
+and reply decoding of the single-round-trip operations, and the flows of
+the others (coroutines over an I/O adapter, patterns/_io.py). A ``Cache``
+and an ``AsyncCache`` on one store share entries, tags and leases.
 """
-import asyncio
 import functools
 import hashlib
 import inspect
@@ -85,9 +94,12 @@ import time
 from enum import Enum
 from typing import NamedTuple
 
-from minikv.patterns._atomic import AtomicStep, is_embedded
+from minikv.patterns._atomic import AtomicStep
+from minikv.patterns._io import (AsyncIO, BlockingIO, ThreadedWaitIO, check_client_kind,
+                                run_inline)
 
-__all__ = ["Cache", "CacheInfo", "CacheStats", "JsonSerializer", "PickleSerializer"]
+__all__ = ["AsyncCache", "Cache", "CacheInfo", "CacheStats", "JsonSerializer",
+           "PickleSerializer"]
 
 log = logging.getLogger(__name__)
 
@@ -202,15 +214,17 @@ class _Counter:
 
 
 class _Flight:
-    """One in-process computation of a key that other threads wait for."""
+    """One in-process computation of a key that other callers wait for:
+    ``done`` is a ``threading.Event`` for threads, an ``asyncio.Event`` for
+    the tasks of one event loop (see patterns/_io.py)."""
 
-    __slots__ = ("done", "value", "error", "abandoned")
+    __slots__ = ("done", "data", "error", "abandoned")
 
-    def __init__(self):
-        self.done = threading.Event()
-        self.value = None
+    def __init__(self, done):
+        self.done = done
+        self.data = None  # what the leader stored (bytes): each caller loads its own value
         self.error = None
-        self.abandoned = False  # the leader left by KeyboardInterrupt & co: retry
+        self.abandoned = False  # the leader was cancelled or interrupted: retry
 
 
 class CacheStats(NamedTuple):
@@ -571,8 +585,313 @@ return removed
 """, _invalidate_native)
 
 
+# -- what Cache and AsyncCache share ---------------------------------------------
+class _CacheCore:
+    """What ``Cache`` and ``AsyncCache`` share: options, key layout,
+    counters, and every operation's logic.
+
+    A single-round-trip operation is split in what it sends (``_*_request``,
+    ``_prepare_set``: keys, arguments, checks — all before any I/O) and
+    what its reply means (``_entry_value``, ``_found``...); each class's
+    method is the shell between them: one client call or one step, plain
+    in ``Cache``, awaited in ``AsyncCache``. An operation of several round
+    trips or with waits (``clear``, ``get_or_set``'s single-flight) is one
+    *flow*: a coroutine over an I/O adapter (patterns/_io.py), which
+    ``Cache`` runs inline over its sync client (and over ``ThreadedWaitIO``
+    for cached coroutine functions) and ``AsyncCache`` awaits."""
+
+    def __init__(self, client=None, *, namespace="cache", ttl=None, serializer=None,
+                 max_bytes=None, eviction="lru", lease=10.0, random=None):
+        if not isinstance(namespace, str) or not namespace:
+            raise ValueError("namespace must be a non-empty str")
+        if eviction not in ("lru", "lfu"):
+            raise ValueError("eviction is 'lru' or 'lfu'")
+        self._default_ttl_ms = 0 if ttl is None else _milliseconds(ttl, "ttl")
+        self._lease_ms = _milliseconds(lease, "lease")
+        self._serializer = _serializer(serializer)
+        self._loads = self._serializer.loads
+        self._dumps = self._serializer.dumps
+        self._random = _random.random if random is None else random
+        if client is None:
+            if max_bytes is None:
+                client = self._new_client()
+            else:
+                client = self._new_client(maxmemory=max_bytes,
+                                          maxmemory_policy=f"allkeys-{eviction}")
+            self._owns_client = True
+        else:
+            if max_bytes is not None:
+                raise ValueError("max_bytes bounds the cache's own private store; to bound a "
+                                 "client you pass, create it with minikv.Redis(maxmemory=..., "
+                                 "maxmemory_policy=...) or CONFIG SET")
+            check_client_kind(client, self._async_client, type(self).__name__,
+                              "Cache" if self._async_client else "AsyncCache")
+            if client.get_encoder().decode_responses:
+                raise ValueError("the cache needs a client without decode_responses: "
+                                 "values are bytes")
+            self._owns_client = False
+        self.client = client
+        self.namespace = namespace
+        space = namespace.encode()
+        self._entry_prefix = space + b":"
+        self._meta_prefix = space + b"|meta:"
+        self._tag_prefix = space + b"|tag:"
+        self._lease_prefix = space + b"|lease:"
+        self._waiters_prefix = space + b"|waiters:"
+        self._wake_prefix = space + b"|wake:"
+        self._clear_pattern = _glob_escape(space) + b"[:|]*"
+        self._hits = _Counter()
+        self._misses = _Counter()
+        self._sets = _Counter()
+        self._count_hit = self._hits.bump
+        self._count_miss = self._misses.bump
+        # In-process single-flight: key bytes (threads) or (loop, key bytes)
+        # (tasks of one loop) -> _Flight. ``setdefault`` picks one leader.
+        self._flights = {}
+        self._bind(client)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} namespace={self.namespace!r} client={self.client!r}>"
+
+    # -- requests: what a single-round-trip operation sends ---------------------------
+    def _ttl_ms(self, ttl):
+        return self._default_ttl_ms if ttl is None else _milliseconds(ttl, "ttl")
+
+    def _tag_keys(self, tags):
+        if isinstance(tags, (str, bytes)):
+            raise TypeError("tags is a collection of tags, not one tag")
+        prefix = self._tag_prefix
+        return list(dict.fromkeys(prefix + _key_bytes(tag) for tag in tags))
+
+    def _entry(self, key):
+        return self._entry_prefix + _key_bytes(key)
+
+    def _entry_and_meta(self, key):
+        k = _key_bytes(key)
+        return self._entry_prefix + k, self._meta_prefix + k
+
+    def _prepare_set(self, key, value, ttl, tags):
+        """(key bytes, data, ttl ms, tag set keys) of a ``set``: every
+        argument checked before anything is sent."""
+        k = _key_bytes(key)
+        ttl_ms = self._ttl_ms(ttl)
+        tag_keys = self._tag_keys(tags)
+        return k, self._dumps(value), ttl_ms, tag_keys
+
+    def _items(self, mapping):
+        return [(_key_bytes(key), self._dumps(value)) for key, value in mapping.items()]
+
+    def _store_request(self, items, ttl_ms, tag_keys, delta_ms=-1, token=None):
+        """KEYS and ARGV of a STORE step: ``items`` are (key bytes, data);
+        with a lease ``token``, the step also releases it and wakes its
+        waiters. (The caller counts the sets once the step ran.)"""
+        keys = []
+        for k, _ in items:
+            keys += [self._entry_prefix + k, self._meta_prefix + k]
+        keys += tag_keys
+        lease_ms = 0
+        if token is not None:
+            k = items[0][0]
+            keys += [self._lease_prefix + k, self._waiters_prefix + k, self._wake_prefix + k]
+            lease_ms = self._lease_ms
+        args = [len(items), ttl_ms, delta_ms, lease_ms, token or b""]
+        args += [data for _, data in items]
+        return keys, args
+
+    def _count_sets(self, count):
+        for _ in range(count):
+            self._sets.bump()
+
+    def _incr_request(self, key, delta, ttl):
+        """(entry, ttl ms) of an ``incr``."""
+        if delta.__class__ is not int:
+            raise TypeError(f"delta is an int, not {delta.__class__.__name__}")
+        return self._entry(key), self._ttl_ms(ttl)
+
+    def _invalidate_request(self, tag):
+        return (self._tag_prefix + _key_bytes(tag),), (len(self._entry_prefix), self._meta_prefix)
+
+    # -- replies ----------------------------------------------------------------------
+    def _entry_value(self, data, default):
+        """A GET's reply as ``get`` returns it, counted as a hit or a miss."""
+        if data is None:
+            self._count_miss()
+            return default
+        self._count_hit()
+        return self._loads(data)
+
+    def _found(self, keys, replies):
+        """An MGET's replies as ``get_many`` returns them."""
+        found = {}
+        for key, data in zip(keys, replies):
+            if data is None:
+                self._count_miss()
+            else:
+                self._count_hit()
+                found[key] = self._loads(data)
+        return found
+
+    def _stats(self, info):
+        """``stats()``, given INFO stats of a private store (None otherwise)."""
+        evictions = None if info is None else info["evicted_keys"]
+        return CacheStats(self._hits.value(), self._misses.value(), self._sets.value(),
+                          evictions)
+
+    def _hit(self, data, info):
+        """A ``get_or_set``/cached call served from the cache."""
+        self._count_hit()
+        if info is not None:
+            info.hits.bump()
+        return self._loads(data)
+
+    def _draw_early(self, left_ms, delta, beta):
+        """XFetch: recompute a hit early? (delta: the stored compute time)."""
+        if delta is None or left_ms <= 0:
+            return False
+        draw = self._random()
+        gap = -int(delta) * beta * math.log(draw) if draw > 0 else math.inf
+        return gap >= left_ms
+
+    # -- flows: several round trips, or waiting -----------------------------------------
+    async def _clear(self, io):
+        entry_prefix = self._entry_prefix
+        in_flight = (self._lease_prefix, self._waiters_prefix, self._wake_prefix)
+        removed = 0
+        cursor = 0
+        while True:
+            cursor, keys = await io.command("scan", cursor, match=self._clear_pattern,
+                                            count=CLEAR_PAGE)
+            entries = [key for key in keys if key.startswith(entry_prefix)]
+            others = [key for key in keys
+                      if not key.startswith(entry_prefix) and not key.startswith(in_flight)]
+            if entries:
+                removed += await io.command("unlink", *entries)
+            if others:
+                await io.command("unlink", *others)
+            if not cursor:
+                return removed
+
+    # -- single-flight: flows over the adapter they are given ---------------------------
+    async def _lookup(self, io, k, fn, ttl_ms, tag_keys, beta, info):
+        """``get_or_set``: the entry, or ``fn()``'s result stored."""
+        if beta:
+            data, left_ms, delta = await io.step(
+                _READ, (self._entry_prefix + k, self._meta_prefix + k), ())
+        else:
+            data = await io.command("get", self._entry_prefix + k)
+        if data is None:
+            return await self._miss(io, k, fn, ttl_ms, tag_keys, beta > 0, info)
+        value = self._hit(data, info)
+        if beta and self._draw_early(left_ms, delta, beta):
+            value = await self._refresh_early(io, k, fn, value, ttl_ms, tag_keys, info)
+        return value
+
+    async def _miss(self, io, k, fn, ttl_ms, tag_keys, keep_delta, info):
+        self._count_miss()
+        if info is not None:
+            info.misses.bump()
+        data = await self._single_flight(
+            io, k, lambda: self._fill_shared(io, k, fn, ttl_ms, tag_keys, keep_delta, info))
+        return self._loads(data)  # a value of its own for each caller
+
+    async def _single_flight(self, io, k, lead):
+        """Coalesce with this process's other callers of ``k`` (threads, or
+        tasks of this event loop): one runs ``lead()``, the others wait for
+        its data or its exception, and retry if it was cancelled."""
+        flights = self._flights
+        key = io.flight_key(k)
+        while True:
+            flight = flights.get(key)
+            if flight is None:
+                mine = _Flight(io.event())
+                flight = flights.setdefault(key, mine)  # atomic: one leader
+                if flight is mine:
+                    break
+            await io.wait(flight.done)
+            if flight.error is not None:
+                raise flight.error
+            if not flight.abandoned:
+                return flight.data
+        try:
+            flight.data = await lead()
+            return flight.data
+        except Exception as exc:
+            flight.error = exc
+            raise
+        except BaseException:
+            flight.abandoned = True
+            raise
+        finally:
+            del flights[key]
+            flight.done.set()
+
+    async def _fill_shared(self, io, k, fn, ttl_ms, tag_keys, keep_delta, info):
+        """The stored data (bytes): found, computed here, or computed by the
+        lease holder this call waited for."""
+        token = _token()
+        claim = (self._entry_prefix + k, self._lease_prefix + k, self._waiters_prefix + k)
+        while True:
+            reply = await io.step(_CLAIM, claim, (token, self._lease_ms))
+            if reply[0] == 0:
+                return reply[1]
+            if reply[0] == 1:
+                return await self._compute(io, k, fn, token, ttl_ms, tag_keys, keep_delta,
+                                           info)
+            # BLPOP ends at a wake-up pushed by the lease holder, or when the
+            # lease expires (then claim again: takeover).
+            await io.blocking("blpop", [self._wake_prefix + k],
+                              timeout=max(reply[1], 1) / 1000)
+
+    async def _compute(self, io, k, fn, token, ttl_ms, tag_keys, keep_delta, info):
+        """Run ``fn`` holding the lease; store, release and wake, or on an
+        error (or a cancellation) release and wake — the waiters retry —
+        and re-raise."""
+        try:
+            if info is not None:
+                info.computations.bump()
+            started = time.perf_counter()
+            value = await io.call(fn)
+            data = self._dumps(value)
+        except BaseException:
+            keys = (self._lease_prefix + k, self._waiters_prefix + k, self._wake_prefix + k)
+            await io.step(_RELEASE, keys, (token, self._lease_ms))
+            raise
+        delta_ms = round((time.perf_counter() - started) * 1000) if keep_delta else -1
+        store = self._store_request([(k, data)], ttl_ms, tag_keys, delta_ms, token)
+        await io.step(_STORE, *store)
+        self._count_sets(1)
+        return data
+
+    async def _refresh_early(self, io, k, fn, cached_value, ttl_ms, tag_keys, info):
+        """XFetch drew an early recomputation: do it if nobody else is."""
+        token = _token()
+        if not await io.command("set", self._lease_prefix + k, token, nx=True,
+                                px=self._lease_ms):
+            return cached_value
+        try:
+            return self._loads(await self._compute(io, k, fn, token, ttl_ms, tag_keys, True,
+                                                   info))
+        except Exception:
+            # The cached value is still valid: a failed early refresh must
+            # not turn a hit into an error.
+            log.warning("early recomputation of %r failed; serving the cached value",
+                        k, exc_info=True)
+            return cached_value
+
+    # -- the decorator ------------------------------------------------------------------
+    def _decorator(self, ttl, key, tags, beta):
+        """``cached``'s arguments checked once; the decorator."""
+        if callable(ttl) and key is None:
+            return self._decorator(None, None, tags, beta)(ttl)
+        options = (self._ttl_ms(ttl), self._tag_keys(tags), _check_beta(beta))
+
+        def decorate(func):
+            return _cached_function(self, func, key, options)
+        return decorate
+
+
 # -- the cache --------------------------------------------------------------------
-class Cache:
+class Cache(_CacheCore):
     """A cache in a minikv store or a Redis server (see the module docstring).
 
     >>> cache = Cache()
@@ -606,57 +925,17 @@ class Cache:
     ``random`` is the ``() -> float in [0, 1)`` XFetch draws from.
     """
 
-    def __init__(self, client=None, *, namespace="cache", ttl=None, serializer=None,
-                 max_bytes=None, eviction="lru", lease=10.0, random=None):
-        if not isinstance(namespace, str) or not namespace:
-            raise ValueError("namespace must be a non-empty str")
-        if eviction not in ("lru", "lfu"):
-            raise ValueError("eviction is 'lru' or 'lfu'")
-        self._default_ttl_ms = 0 if ttl is None else _milliseconds(ttl, "ttl")
-        self._lease_ms = _milliseconds(lease, "lease")
-        self._serializer = _serializer(serializer)
-        self._loads = self._serializer.loads
-        self._dumps = self._serializer.dumps
-        self._random = _random.random if random is None else random
-        if client is None:
-            import minikv
-            if max_bytes is None:
-                client = minikv.Redis()
-            else:
-                client = minikv.Redis(maxmemory=max_bytes,
-                                      maxmemory_policy=f"allkeys-{eviction}")
-            self._owns_client = True
-        else:
-            if max_bytes is not None:
-                raise ValueError("max_bytes bounds the cache's own private store; to bound a "
-                                 "client you pass, create it with minikv.Redis(maxmemory=..., "
-                                 "maxmemory_policy=...) or CONFIG SET")
-            if _decodes_responses(client):
-                raise ValueError("the cache needs a client without decode_responses: "
-                                 "values are bytes")
-            self._owns_client = False
-        self.client = client
-        self.namespace = namespace
-        self._client_get = client.get
-        space = namespace.encode()
-        self._entry_prefix = space + b":"
-        self._meta_prefix = space + b"|meta:"
-        self._tag_prefix = space + b"|tag:"
-        self._lease_prefix = space + b"|lease:"
-        self._waiters_prefix = space + b"|waiters:"
-        self._wake_prefix = space + b"|wake:"
-        self._clear_pattern = _glob_escape(space) + b"[:|]*"
-        self._hits = _Counter()
-        self._misses = _Counter()
-        self._sets = _Counter()
-        self._count_hit = self._hits.bump
-        self._count_miss = self._misses.bump
-        self._flights = {}
-        self._async_flights = {}
-        self._flights_lock = threading.Lock()
+    _async_client = False
 
-    def __repr__(self):
-        return f"<Cache namespace={self.namespace!r} client={self.client!r}>"
+    def _bind(self, client):
+        self._io = BlockingIO(client)
+        self._loop_io = ThreadedWaitIO(client)  # for cached coroutine functions
+        self._client_get = client.get
+
+    @staticmethod
+    def _new_client(**options):
+        import minikv
+        return minikv.Redis(**options)
 
     def close(self):
         """Close the client if the cache created it."""
@@ -672,88 +951,57 @@ class Cache:
     # -- reading -----------------------------------------------------------------
     def get(self, key, default=None):
         """The value stored under ``key``, or ``default``. One GET."""
+        # ``_entry`` with the common key types inline: the benchmarked hit path.
         cls = key.__class__
         if cls is str:
             entry = self._entry_prefix + key.encode()
         elif cls is bytes:
             entry = self._entry_prefix + key
         else:
-            entry = self._entry_prefix + _key_bytes(key)
-        data = self._client_get(entry)
-        if data is None:
-            self._count_miss()
-            return default
-        self._count_hit()
-        return self._loads(data)
+            entry = self._entry(key)
+        return self._entry_value(self._client_get(entry), default)
 
     def get_many(self, keys):
         """``{key: value}`` for the keys that have an entry. One MGET."""
         keys = list(keys)
-        if not keys:
-            return {}
-        prefix = self._entry_prefix
-        found = {}
-        for key, data in zip(keys, self.client.mget([prefix + _key_bytes(k) for k in keys])):
-            if data is None:
-                self._count_miss()
-            else:
-                self._count_hit()
-                found[key] = self._loads(data)
-        return found
+        replies = self.client.mget([self._entry(k) for k in keys]) if keys else ()
+        return self._found(keys, replies)
 
     def ttl(self, key):
         """Seconds ``key`` has left (ms precision); None if it never
         expires; 0 if there is no such entry. One PTTL."""
-        ms = self.client.pttl(self._entry_prefix + _key_bytes(key))
-        if ms == -1:
-            return None
-        if ms < 0:
-            return 0
-        return ms / 1000
+        return _seconds_left(self.client.pttl(self._entry(key)))
 
     # -- writing -----------------------------------------------------------------
     def set(self, key, value, ttl=None, tags=()):
         """Store ``value`` under ``key`` for ``ttl`` seconds (default: the
         cache's), reachable by ``invalidate_tag`` of each of ``tags``.
         One SET without tags; one step with them (O(tags))."""
-        k = _key_bytes(key)
-        ttl_ms = self._ttl_ms(ttl)
-        tag_keys = self._tag_keys(tags)
-        data = self._dumps(value)
+        k, data, ttl_ms, tag_keys = self._prepare_set(key, value, ttl, tags)
         if tag_keys:
-            self._store([(k, data)], ttl_ms, tag_keys)
-            return
-        # A plain SET leaves a meta hash of an earlier tagged set in place:
-        # it dies with its old TTL, and until then it can only make a tag
-        # invalidation drop this entry too or steer XFetch's draw.
-        entry = self._entry_prefix + k
-        if ttl_ms == 0:
-            self.client.set(entry, data)
-        elif ttl_ms % 1000 == 0:
-            self.client.set(entry, data, ex=ttl_ms // 1000)  # the clients' fast path
+            _STORE(self.client, *self._store_request([(k, data)], ttl_ms, tag_keys))
         else:
-            self.client.set(entry, data, px=ttl_ms)
+            _set_entry(self.client.set, self._entry_prefix + k, data, ttl_ms)
         self._sets.bump()
 
     def set_many(self, mapping, ttl=None, tags=()):
         """Store every ``key: value`` of ``mapping``, all or nothing, with
         one TTL and one set of tags. One step, O(entries x tags)."""
-        items = [(_key_bytes(key), self._dumps(value)) for key, value in mapping.items()]
+        items = self._items(mapping)
         if items:
-            self._store(items, self._ttl_ms(ttl), self._tag_keys(tags))
+            _STORE(self.client, *self._store_request(items, self._ttl_ms(ttl),
+                                                     self._tag_keys(tags)))
+            self._count_sets(len(items))
 
     def delete(self, key):
         """Remove ``key``'s entry; True if there was one. One step."""
-        k = _key_bytes(key)
-        return bool(_DELETE(self.client, (self._entry_prefix + k, self._meta_prefix + k)))
+        return bool(_DELETE(self.client, self._entry_and_meta(key)))
 
     def touch(self, key, ttl=None):
         """Give ``key`` a new lifetime of ``ttl`` seconds from now (default:
         the cache's; no expiry if that is None); True if the entry exists.
         Its tag sets are made to live at least as long. One step."""
-        k = _key_bytes(key)
-        keys = (self._entry_prefix + k, self._meta_prefix + k)
-        return bool(_TOUCH(self.client, keys, (self._ttl_ms(ttl),)))
+        return bool(_TOUCH(self.client, self._entry_and_meta(key), (self._ttl_ms(ttl),)))
 
     def incr(self, key, delta=1, ttl=None):
         """Add ``delta`` to the integer stored under ``key`` (0 if absent)
@@ -763,10 +1011,7 @@ class Cache:
         Values stored by ``set`` as ints (or by ``incr``) can be
         incremented; anything else raises Redis's "value is not an integer"
         error. One INCRBY, or one step with a TTL."""
-        if delta.__class__ is not int:
-            raise TypeError(f"delta is an int, not {delta.__class__.__name__}")
-        entry = self._entry_prefix + _key_bytes(key)
-        ttl_ms = self._ttl_ms(ttl)
+        entry, ttl_ms = self._incr_request(key, delta, ttl)
         if ttl_ms == 0:
             return self.client.incrby(entry, delta)
         return _INCR(self.client, (entry,), (delta, ttl_ms))
@@ -774,37 +1019,17 @@ class Cache:
     def invalidate_tag(self, tag):
         """Remove every entry set with ``tag``; how many there were.
         O(entries in the tag set), one step."""
-        keys = (self._tag_prefix + _key_bytes(tag),)
-        return _INVALIDATE(self.client, keys, (len(self._entry_prefix), self._meta_prefix))
+        return _INVALIDATE(self.client, *self._invalidate_request(tag))
 
     def clear(self):
         """Remove every entry of this namespace (and its tags); how many
         entries there were. Keys of other namespaces are never touched.
         SCAN MATCH page by page: O(keys in the database) in total."""
-        client = self.client
-        entry_prefix = self._entry_prefix
-        in_flight = (self._lease_prefix, self._waiters_prefix, self._wake_prefix)
-        removed = 0
-        cursor = 0
-        while True:
-            cursor, keys = client.scan(cursor, match=self._clear_pattern, count=CLEAR_PAGE)
-            entries = [key for key in keys if key.startswith(entry_prefix)]
-            others = [key for key in keys
-                      if not key.startswith(entry_prefix) and not key.startswith(in_flight)]
-            if entries:
-                removed += client.unlink(*entries)
-            if others:
-                client.unlink(*others)
-            if not cursor:
-                return removed
+        return run_inline(self._clear(self._io))
 
     def stats(self):
         """``CacheStats(hits, misses, sets, evictions)`` — see CacheStats."""
-        evictions = None
-        if self._owns_client:
-            evictions = self.client.info("stats")["evicted_keys"]
-        return CacheStats(self._hits.value(), self._misses.value(), self._sets.value(),
-                          evictions)
+        return self._stats(self.client.info("stats") if self._owns_client else None)
 
     # -- single-flight ---------------------------------------------------------------
     def get_or_set(self, key, fn, ttl=None, *, tags=(), beta=0.0):
@@ -822,199 +1047,12 @@ class Cache:
 
     def _get_or_compute(self, k, fn, ttl_ms, tag_keys, beta, info):
         if beta:
-            found, value, early = self._read_xfetch(k, beta)
-        else:
-            data = self._client_get(self._entry_prefix + k)
-            found, early = data is not None, False
-            value = None if data is None else self._loads(data)
-        if found:
-            self._count_hit()
-            if info is not None:
-                info.hits.bump()
-            if early:
-                value = self._refresh_early(k, fn, value, ttl_ms, tag_keys, info)
-            return value
-        self._count_miss()
-        if info is not None:
-            info.misses.bump()
-        return self._fill(k, fn, ttl_ms, tag_keys, beta > 0, info)
-
-    def _fill(self, k, fn, ttl_ms, tag_keys, keep_delta, info):
-        """Coalesce with this process's other threads, then across clients."""
-        while True:
-            with self._flights_lock:
-                flight = self._flights.get(k)
-                leading = flight is None
-                if leading:
-                    flight = self._flights[k] = _Flight()
-            if leading:
-                break
-            flight.done.wait()
-            if flight.error is not None:
-                raise flight.error
-            if not flight.abandoned:
-                return self._loads(flight.value)  # a value of its own for each caller
-        try:
-            flight.value = self._fill_shared(k, fn, ttl_ms, tag_keys, keep_delta, info)
-            return self._loads(flight.value)
-        except Exception as exc:
-            flight.error = exc
-            raise
-        except BaseException:
-            flight.abandoned = True
-            raise
-        finally:
-            with self._flights_lock:
-                del self._flights[k]
-            flight.done.set()
-
-    def _fill_shared(self, k, fn, ttl_ms, tag_keys, keep_delta, info):
-        """The stored data (bytes): found, computed here, or computed by the
-        lease holder this call waited for."""
-        token = _token()
-        while True:
-            reply = self._claim(k, token)
-            if reply[0] == 0:
-                return reply[1]
-            if reply[0] == 1:
-                return self._compute(k, fn, token, ttl_ms, tag_keys, keep_delta, info)
-            self._wait_for_wake(k, reply[1])
-
-    def _claim(self, k, token):
-        keys = (self._entry_prefix + k, self._lease_prefix + k, self._waiters_prefix + k)
-        return _CLAIM(self.client, keys, (token, self._lease_ms))
-
-    def _wait_for_wake(self, k, lease_left_ms):
-        # BLPOP ends at a wake-up pushed by the lease holder, or when the
-        # lease expires (then the caller claims again: takeover).
-        self.client.blpop([self._wake_prefix + k], timeout=max(lease_left_ms, 1) / 1000)
-
-    def _compute(self, k, fn, token, ttl_ms, tag_keys, keep_delta, info):
-        """Run ``fn`` holding the lease; store, release and wake, or on an
-        error release and wake (the waiters retry) and re-raise."""
-        try:
-            if info is not None:
-                info.computations.bump()
-            started = time.perf_counter()
-            value = fn()
-            data = self._dumps(value)
-        except BaseException:
-            self._release(k, token)
-            raise
-        delta_ms = round((time.perf_counter() - started) * 1000) if keep_delta else -1
-        self._store([(k, data)], ttl_ms, tag_keys, delta_ms, token)
-        return data
-
-    def _release(self, k, token):
-        keys = (self._lease_prefix + k, self._waiters_prefix + k, self._wake_prefix + k)
-        _RELEASE(self.client, keys, (token, self._lease_ms))
-
-    # -- XFetch --------------------------------------------------------------------------
-    def _read_xfetch(self, k, beta):
-        """(found, value, recompute early?) in one step."""
-        data, left_ms, delta = _READ(self.client, (self._entry_prefix + k, self._meta_prefix + k))
-        if data is None:
-            return False, None, False
-        early = False
-        if delta is not None and left_ms > 0:
-            draw = self._random()
-            gap = -int(delta) * beta * math.log(draw) if draw > 0 else math.inf
-            early = gap >= left_ms
-        return True, self._loads(data), early
-
-    def _try_lease(self, k):
-        token = _token()
-        taken = self.client.set(self._lease_prefix + k, token, nx=True, px=self._lease_ms)
-        return token if taken else None
-
-    def _refresh_early(self, k, fn, cached_value, ttl_ms, tag_keys, info):
-        """XFetch drew an early recomputation: do it if nobody else is."""
-        token = self._try_lease(k)
-        if token is None:
-            return cached_value
-        try:
-            return self._loads(self._compute(k, fn, token, ttl_ms, tag_keys, True, info))
-        except Exception:
-            # The cached value is still valid: a failed early refresh must
-            # not turn a hit into an error.
-            log.warning("early recomputation of %r failed; serving the cached value",
-                        k, exc_info=True)
-            return cached_value
-
-    # -- async single-flight -----------------------------------------------------------
-    async def _aget_or_compute(self, k, make_awaitable, ttl_ms, tag_keys, beta, info):
-        if beta:
-            found, value, early = self._read_xfetch(k, beta)
-        else:
-            data = self._client_get(self._entry_prefix + k)
-            found, early = data is not None, False
-            value = None if data is None else self._loads(data)
-        if found:
-            self._count_hit()
-            info.hits.bump()
-            if early:
-                token = self._try_lease(k)
-                if token is not None:
-                    try:
-                        return self._loads(await self._acompute(
-                            k, make_awaitable, token, ttl_ms, tag_keys, True, info))
-                    except Exception:
-                        log.warning("early recomputation of %r failed; serving the cached "
-                                    "value", k, exc_info=True)
-            return value
-        self._count_miss()
-        info.misses.bump()
-        loop = asyncio.get_running_loop()
-        flight_key = (loop, k)
-        while True:
-            future = self._async_flights.get(flight_key)
-            if future is None:
-                break
-            await asyncio.wait([future])  # never cancels the leader's computation
-            if not future.cancelled():
-                return self._loads(future.result())
-        future = self._async_flights[flight_key] = loop.create_future()
-        try:
-            value = await self._afill_shared(k, make_awaitable, ttl_ms, tag_keys, beta > 0,
-                                             info)
-        except asyncio.CancelledError:
-            future.cancel()  # the waiters try again
-            raise
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning without waiters
-            raise
-        else:
-            future.set_result(value)
-            return self._loads(value)
-        finally:
-            del self._async_flights[flight_key]
-
-    async def _afill_shared(self, k, make_awaitable, ttl_ms, tag_keys, keep_delta, info):
-        token = _token()
-        loop = asyncio.get_running_loop()
-        while True:
-            reply = self._claim(k, token)
-            if reply[0] == 0:
-                return reply[1]
-            if reply[0] == 1:
-                return await self._acompute(k, make_awaitable, token, ttl_ms, tag_keys,
-                                            keep_delta, info)
-            # The blocking wait runs in a worker thread: the event loop goes on.
-            await loop.run_in_executor(None, self._wait_for_wake, k, reply[1])
-
-    async def _acompute(self, k, make_awaitable, token, ttl_ms, tag_keys, keep_delta, info):
-        try:
-            info.computations.bump()
-            started = time.perf_counter()
-            value = await make_awaitable()
-            data = self._dumps(value)
-        except BaseException:
-            self._release(k, token)
-            raise
-        delta_ms = round((time.perf_counter() - started) * 1000) if keep_delta else -1
-        self._store([(k, data)], ttl_ms, tag_keys, delta_ms, token)
-        return data
+            return run_inline(self._lookup(self._io, k, fn, ttl_ms, tag_keys, beta, info))
+        # _lookup's plain GET and hit inline: a cached function's hot path.
+        data = self._client_get(self._entry_prefix + k)
+        if data is not None:
+            return self._hit(data, info)
+        return run_inline(self._miss(self._io, k, fn, ttl_ms, tag_keys, False, info))
 
     # -- the decorator ----------------------------------------------------------------
     def cached(self, ttl=None, key=None, *, tags=(), beta=0.0):
@@ -1036,7 +1074,8 @@ class Cache:
         synchronously, as the sync client does (microseconds embedded, one
         round trip on Redis); only waiting for another client's computation
         runs in a worker thread, so the event loop is never blocked on it.
-        Concurrent calls in one event loop share one computation.
+        Concurrent calls in one event loop share one computation. (With an
+        asyncio client, use ``AsyncCache.cached``: nothing runs in a thread.)
 
         The wrapper has ``invalidate(*args, **kwargs)`` (remove that
         call's entry; True if there was one), ``cache_key(*args,
@@ -1044,43 +1083,159 @@ class Cache:
         turns on XFetch early recomputation. ``@cache.cached`` without
         arguments works too.
         """
-        if callable(ttl) and key is None:
-            return self.cached()(ttl)
-        ttl_ms = self._ttl_ms(ttl)
-        tag_keys = self._tag_keys(tags)
-        beta = _check_beta(beta)
+        return self._decorator(ttl, key, tags, beta)
 
-        def decorate(func):
-            return _cached_function(self, func, ttl_ms, key, tag_keys, beta)
-        return decorate
+    def _wrap(self, func, cache_key, options):
+        if inspect.iscoroutinefunction(func):
+            return _coroutine_wrapper(self, self._loop_io, func, cache_key, options)
 
-    # -- internals -------------------------------------------------------------------
-    def _ttl_ms(self, ttl):
-        return self._default_ttl_ms if ttl is None else _milliseconds(ttl, "ttl")
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            k = _key_bytes(cache_key(*args, **kwargs))
+            return self._get_or_compute(k, lambda: func(*args, **kwargs), *options)
+        return wrapper
 
-    def _tag_keys(self, tags):
-        if isinstance(tags, (str, bytes)):
-            raise TypeError("tags is a collection of tags, not one tag")
-        prefix = self._tag_prefix
-        return list(dict.fromkeys(prefix + _key_bytes(tag) for tag in tags))
 
-    def _store(self, items, ttl_ms, tag_keys, delta_ms=-1, token=None):
-        """One STORE step: ``items`` are (key bytes, data); with a lease
-        ``token``, release it and wake its waiters in the same step."""
-        keys = []
-        for k, _ in items:
-            keys += [self._entry_prefix + k, self._meta_prefix + k]
-        keys += tag_keys
-        lease_ms = 0
-        if token is not None:
-            k = items[0][0]
-            keys += [self._lease_prefix + k, self._waiters_prefix + k, self._wake_prefix + k]
-            lease_ms = self._lease_ms
-        args = [len(items), ttl_ms, delta_ms, lease_ms, token or b""]
-        args += [data for _, data in items]
-        _STORE(self.client, keys, args)
-        for _ in items:
-            self._sets.bump()
+# -- the asyncio twin ---------------------------------------------------------------
+class AsyncCache(_CacheCore):
+    """``Cache`` for asyncio: the same constructor, keys, steps and
+    behaviour, every store access awaited on an asyncio client.
+
+    >>> import asyncio
+    >>> async def main():
+    ...     cache = AsyncCache()
+    ...     await cache.set("greeting", "hello", ttl=60)
+    ...     @cache.cached(ttl=300)
+    ...     async def square(n):
+    ...         return n * n
+    ...     found = await cache.get("greeting"), await square(12), await square(12)
+    ...     await cache.close()
+    ...     return found, square.cache_info()
+    >>> asyncio.run(main())
+    (('hello', 144, 144), CacheInfo(hits=1, misses=1, computations=1))
+
+    ``client`` is a ``minikv.asyncio.Redis`` or a ``redis.asyncio.Redis``
+    (without ``decode_responses``); by default a new private
+    ``minikv.asyncio.Redis()``. The other options are ``Cache``'s. Entries,
+    tags and leases are laid out as ``Cache`` lays them out, so a ``Cache``
+    and an ``AsyncCache`` on one store or server share entries and
+    single-flight leases.
+
+    Single-flight: the tasks of one event loop that miss a key together
+    meet on an ``asyncio.Event`` (per key, per loop): one runs ``fn``, the
+    others get its value or its exception; if the leader is cancelled, they
+    retry. Across clients (other processes, other caches, other loops) the
+    lease protocol of the module docstring applies, the wait being a BLPOP
+    awaited on the asyncio client — minikv.asyncio waits without blocking
+    the loop, redis.asyncio awaits its socket. ``fn`` may be a plain
+    function (called on the loop: keep it short) or return an awaitable
+    (an ``async def``), which is awaited. A leader cancelled while ``fn``
+    runs releases its lease and wakes the waiters before the cancellation
+    propagates.
+    """
+
+    _async_client = True
+
+    def _bind(self, client):
+        self._io = AsyncIO(client)
+
+    @staticmethod
+    def _new_client(**options):
+        import minikv.asyncio
+        return minikv.asyncio.Redis(**options)
+
+    async def close(self):
+        """Close the client if the cache created it."""
+        if self._owns_client:
+            await self.client.aclose()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.close()
+
+    async def get(self, key, default=None):
+        """As ``Cache.get``. One GET."""
+        return self._entry_value(await self.client.get(self._entry(key)), default)
+
+    async def get_many(self, keys):
+        """As ``Cache.get_many``. One MGET."""
+        keys = list(keys)
+        replies = await self.client.mget([self._entry(k) for k in keys]) if keys else ()
+        return self._found(keys, replies)
+
+    async def ttl(self, key):
+        """As ``Cache.ttl``. One PTTL."""
+        return _seconds_left(await self.client.pttl(self._entry(key)))
+
+    async def set(self, key, value, ttl=None, tags=()):
+        """As ``Cache.set``. One SET, or one step with tags."""
+        k, data, ttl_ms, tag_keys = self._prepare_set(key, value, ttl, tags)
+        if tag_keys:
+            await _STORE.run_async(self.client,
+                                   *self._store_request([(k, data)], ttl_ms, tag_keys))
+        else:
+            await _set_entry(self.client.set, self._entry_prefix + k, data, ttl_ms)
+        self._sets.bump()
+
+    async def set_many(self, mapping, ttl=None, tags=()):
+        """As ``Cache.set_many``. One step."""
+        items = self._items(mapping)
+        if items:
+            await _STORE.run_async(self.client, *self._store_request(
+                items, self._ttl_ms(ttl), self._tag_keys(tags)))
+            self._count_sets(len(items))
+
+    async def delete(self, key):
+        """As ``Cache.delete``. One step."""
+        return bool(await _DELETE.run_async(self.client, self._entry_and_meta(key)))
+
+    async def touch(self, key, ttl=None):
+        """As ``Cache.touch``. One step."""
+        return bool(await _TOUCH.run_async(self.client, self._entry_and_meta(key),
+                                           (self._ttl_ms(ttl),)))
+
+    async def incr(self, key, delta=1, ttl=None):
+        """As ``Cache.incr``. One INCRBY, or one step with a TTL."""
+        entry, ttl_ms = self._incr_request(key, delta, ttl)
+        if ttl_ms == 0:
+            return await self.client.incrby(entry, delta)
+        return await _INCR.run_async(self.client, (entry,), (delta, ttl_ms))
+
+    async def invalidate_tag(self, tag):
+        """As ``Cache.invalidate_tag``. One step."""
+        return await _INVALIDATE.run_async(self.client, *self._invalidate_request(tag))
+
+    async def clear(self):
+        """As ``Cache.clear``: SCAN MATCH and UNLINK, page by page."""
+        return await self._clear(self._io)
+
+    async def stats(self):
+        """As ``Cache.stats``."""
+        return self._stats(await self.client.info("stats") if self._owns_client else None)
+
+    async def get_or_set(self, key, fn, ttl=None, *, tags=(), beta=0.0):
+        """As ``Cache.get_or_set``; ``fn`` may be a plain function or
+        return an awaitable (see the class docstring for single-flight)."""
+        return await self._lookup(self._io, _key_bytes(key), fn, self._ttl_ms(ttl),
+                                  self._tag_keys(tags), _check_beta(beta), None)
+
+    def cached(self, ttl=None, key=None, *, tags=(), beta=0.0):
+        """Decorate an ``async def`` coroutine function so that its results
+        are cached, single-flight, as ``Cache.cached`` does (same keys,
+        same options). The wrapper is a coroutine function; its
+        ``invalidate(*args, **kwargs)`` is a coroutine too, ``cache_key``
+        and ``cache_info`` are plain. A plain function raises TypeError:
+        decorate it with ``Cache.cached``, or wrap the call in an
+        ``async def``."""
+        return self._decorator(ttl, key, tags, beta)
+
+    def _wrap(self, func, cache_key, options):
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"AsyncCache.cached decorates coroutine functions (async def), "
+                            f"not {func!r}: use Cache.cached for plain functions")
+        return _coroutine_wrapper(self, self._io, func, cache_key, options)
 
 
 class _FunctionCounters:
@@ -1095,7 +1250,8 @@ class _FunctionCounters:
         return CacheInfo(self.hits.value(), self.misses.value(), self.computations.value())
 
 
-def _cached_function(cache, func, ttl_ms, key, tag_keys, beta):
+def _cached_function(cache, func, key, options):
+    """The cached wrapper of ``func``; ``options``: (ttl_ms, tag keys, beta)."""
     signature = inspect.signature(func)
     name = f"{func.__module__}.{func.__qualname__}"
     counters = _FunctionCounters()
@@ -1110,26 +1266,43 @@ def _cached_function(cache, func, ttl_ms, key, tag_keys, beta):
         return f"{name}:{hashlib.blake2b(text.encode(), digest_size=16).hexdigest()}"
 
     def invalidate(*args, **kwargs):
-        return cache.delete(cache_key(*args, **kwargs))
+        return cache.delete(cache_key(*args, **kwargs))  # awaitable on an AsyncCache
 
-    if inspect.iscoroutinefunction(func):
-        @functools.wraps(func)
-        async def wrapper(*args, **kwargs):
-            k = _key_bytes(cache_key(*args, **kwargs))
-            return await cache._aget_or_compute(k, lambda: func(*args, **kwargs), ttl_ms,
-                                                tag_keys, beta, counters)
-    else:
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            k = _key_bytes(cache_key(*args, **kwargs))
-            return cache._get_or_compute(k, lambda: func(*args, **kwargs), ttl_ms, tag_keys,
-                                         beta, counters)
-
+    wrapper = cache._wrap(func, cache_key, (*options, counters))
     wrapper.cache = cache
     wrapper.cache_key = cache_key
     wrapper.cache_info = counters.info
     wrapper.invalidate = invalidate
     return wrapper
+
+
+def _coroutine_wrapper(cache, io, func, cache_key, options):
+    """A cached coroutine function: ``_lookup`` over ``io``."""
+    @functools.wraps(func)
+    async def wrapper(*args, **kwargs):
+        k = _key_bytes(cache_key(*args, **kwargs))
+        return await cache._lookup(io, k, lambda: func(*args, **kwargs), *options)
+    return wrapper
+
+
+def _set_entry(set_method, entry, data, ttl_ms):
+    """A plain entry's SET: the client's ``set`` called with the expiry
+    option that fits (EX for whole seconds: the clients' fast path). What
+    an asyncio client's ``set`` returns, the caller awaits."""
+    if ttl_ms == 0:
+        return set_method(entry, data)
+    if ttl_ms % 1000 == 0:
+        return set_method(entry, data, ex=ttl_ms // 1000)
+    return set_method(entry, data, px=ttl_ms)
+
+
+def _seconds_left(ms):
+    """A PTTL reply as ``ttl`` returns it."""
+    if ms == -1:
+        return None
+    if ms < 0:
+        return 0
+    return ms / 1000
 
 
 def _token():
@@ -1141,10 +1314,3 @@ def _check_beta(beta):
     if beta.__class__ is bool or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
         raise ValueError("beta is a finite number >= 0 (0: no early recomputation)")
     return float(beta)
-
-
-def _decodes_responses(client):
-    if is_embedded(client):
-        return client._decode
-    pool = getattr(client, "connection_pool", None)
-    return bool(pool is not None and pool.connection_kwargs.get("decode_responses"))

@@ -53,6 +53,13 @@ at once — call it at login and on every privilege change. It keeps
 
 Values are JSON (what a session should hold: small, plain data); reading
 one never runs code, unlike pickle.
+
+asyncio. ``AsyncSessionStore`` is the same store over an asyncio client
+(``minikv.asyncio.Redis``, ``redis.asyncio.Redis``), every method a
+coroutine: the same steps, layout and answers, so both kinds of store
+share sessions. The two classes are shells over ``_SessionStoreCore`` (the
+keys, ARGV and checks of each operation) and this module's decoders: each
+method is one step (or PTTL) between them, called or awaited.
 """
 import json
 import re
@@ -60,8 +67,9 @@ import secrets
 from collections.abc import Mapping
 
 from minikv.patterns._atomic import AtomicStep
+from minikv.patterns._io import check_client_kind
 
-__all__ = ["SessionStore", "encode_value", "valid_sid"]
+__all__ = ["AsyncSessionStore", "SessionStore", "encode_value", "valid_sid"]
 
 # secrets.token_urlsafe(32): 32 random bytes, base64url without padding.
 _SID_BYTES = 32
@@ -437,7 +445,76 @@ def _milliseconds(seconds, what):
     return ms
 
 
-class SessionStore:
+class _SessionStoreCore:
+    """What ``SessionStore`` and ``AsyncSessionStore`` share: the options,
+    the keys, and each operation's request (keys, ARGV, checks made before
+    any I/O) and reply decoding. Each class's method is the shell between
+    them: one step (or one PTTL), plain in ``SessionStore``, awaited in
+    ``AsyncSessionStore``; an id that cannot be one of ours is answered
+    without touching the store."""
+
+    def __init__(self, client=None, *, prefix="session:", ttl=1800, sliding=True,
+                 absolute_ttl=None):
+        if client is None:
+            client = self._new_client()
+        else:
+            check_client_kind(client, self._async_client, type(self).__name__,
+                              "SessionStore" if self._async_client else "AsyncSessionStore")
+        if prefix.__class__ is not str:
+            raise TypeError(f"prefix is a str, not {type(prefix).__name__}")
+        self.client = client
+        self.prefix = prefix
+        self.session_ttl = ttl  # (``ttl`` is the method)
+        self.sliding = bool(sliding)
+        self.absolute_ttl = absolute_ttl
+        ttl_ms = _milliseconds(ttl, "ttl")
+        absolute_ms = 0 if absolute_ttl is None else _milliseconds(absolute_ttl, "absolute_ttl")
+        # The ARGV head every refreshing step starts with (see the scripts).
+        self._head = [str(ttl_ms), str(absolute_ms), "1" if self.sliding else "0", prefix]
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(prefix={self.prefix!r}, ttl={self.session_ttl!r}, "
+                f"sliding={self.sliding!r}, absolute_ttl={self.absolute_ttl!r})")
+
+    def _key(self, sid):
+        return self.prefix + sid
+
+    def _keys(self, sid):
+        return [self.prefix + sid]
+
+    def _index(self, user_id):
+        return [self.prefix + _USER_INDEX + str(user_id)]
+
+    def _create_request(self, data, user_id):
+        """(new sid, KEYS, ARGV) of a CREATE."""
+        if data is None:
+            data = {}
+        elif not isinstance(data, Mapping):
+            raise TypeError(f"session data is a mapping, not {type(data).__name__}")
+        fields = _field_args(data)
+        sid = secrets.token_urlsafe(_SID_BYTES)
+        keys = [self._key(sid)]
+        if user_id is not None:
+            keys += self._index(user_id)
+        args = [*self._head, sid, "" if user_id is None else str(user_id), str(PRUNE_SAMPLE),
+                *fields]
+        return sid, keys, args
+
+    def _apply_args(self, fields, removed):
+        pairs = _field_args(fields)
+        names = [_DATA + name for name in removed]
+        return [*self._head, str(len(pairs) // 2), *pairs, *names]
+
+    def _replace_args(self, data):
+        return [*self._head, *_field_args(data)]
+
+    def _regenerate_request(self, sid):
+        """(new sid, KEYS, ARGV) of a REGENERATE."""
+        new_sid = secrets.token_urlsafe(_SID_BYTES)
+        return new_sid, [self._key(sid), self._key(new_sid)], [*self._head, sid, new_sid]
+
+
+class SessionStore(_SessionStoreCore):
     """Server-side sessions with unguessable ids, sliding or fixed expiry.
 
     ``client`` is a ``minikv.Redis`` or a ``redis.Redis`` (default: a new
@@ -470,48 +547,18 @@ class SessionStore:
     True
     """
 
-    def __init__(self, client=None, *, prefix="session:", ttl=1800, sliding=True,
-                 absolute_ttl=None):
-        if client is None:
-            from minikv.client import Redis
+    _async_client = False
 
-            client = Redis()
-        if prefix.__class__ is not str:
-            raise TypeError(f"prefix is a str, not {type(prefix).__name__}")
-        self.client = client
-        self.prefix = prefix
-        self.session_ttl = ttl  # (``ttl`` is the method)
-        self.sliding = bool(sliding)
-        self.absolute_ttl = absolute_ttl
-        ttl_ms = _milliseconds(ttl, "ttl")
-        absolute_ms = 0 if absolute_ttl is None else _milliseconds(absolute_ttl, "absolute_ttl")
-        # The ARGV head every refreshing step starts with (see the scripts).
-        self._head = [str(ttl_ms), str(absolute_ms), "1" if self.sliding else "0", prefix]
-
-    def __repr__(self):
-        return (f"SessionStore(prefix={self.prefix!r}, ttl={self.session_ttl!r}, "
-                f"sliding={self.sliding!r}, absolute_ttl={self.absolute_ttl!r})")
-
-    def _key(self, sid):
-        return self.prefix + sid
-
-    def _index(self, user_id):
-        return self.prefix + _USER_INDEX + str(user_id)
+    @staticmethod
+    def _new_client():
+        from minikv.client import Redis
+        return Redis()
 
     def create(self, data=None, user_id=None):
         """A new session holding ``data``, linked to ``user_id`` if given;
         its id (43 URL-safe characters, 256 random bits)."""
-        if data is None:
-            data = {}
-        elif not isinstance(data, Mapping):
-            raise TypeError(f"session data is a mapping, not {type(data).__name__}")
-        fields = _field_args(data)
-        sid = secrets.token_urlsafe(_SID_BYTES)
-        keys = [self._key(sid)]
-        if user_id is not None:
-            keys.append(self._index(user_id))
-        _CREATE(self.client, keys, [*self._head, sid, "" if user_id is None else str(user_id),
-                                    str(PRUNE_SAMPLE), *fields])
+        sid, keys, args = self._create_request(data, user_id)
+        _CREATE(self.client, keys, args)
         return sid
 
     def get(self, sid):
@@ -519,10 +566,7 @@ class SessionStore:
         malformed id). With ``sliding`` this also renews its lifetime."""
         if not valid_sid(sid):
             return None
-        flat = _GET(self.client, [self._key(sid)], self._head)
-        if not flat:
-            return None
-        return _decode_hash(flat)
+        return _session_data(_GET(self.client, self._keys(sid), self._head))
 
     def apply(self, sid, fields=None, removed=()):
         """Set ``fields`` ({name: value}) and delete the names in
@@ -531,12 +575,10 @@ class SessionStore:
         return self._apply(sid, fields or {}, removed) >= 0
 
     def _apply(self, sid, fields, removed):
+        """APPLY's reply: -1 if no such session, else the fields deleted."""
         if not valid_sid(sid):
             return -1
-        pairs = _field_args(fields)
-        names = [_DATA + name for name in removed]
-        return _APPLY(self.client, [self._key(sid)],
-                      [*self._head, str(len(pairs) // 2), *pairs, *names])
+        return _APPLY(self.client, self._keys(sid), self._apply_args(fields, removed))
 
     def update(self, sid, /, **fields):
         """Set these fields (others untouched); False if no such session."""
@@ -548,45 +590,150 @@ class SessionStore:
 
     def replace(self, sid, data):
         """Make ``data`` the session's whole content; False if no such session."""
-        if not isinstance(data, Mapping):
-            raise TypeError(f"session data is a mapping, not {type(data).__name__}")
+        _check_mapping(data)
         if not valid_sid(sid):
             return False
-        fields = _field_args(data)
-        return _REPLACE(self.client, [self._key(sid)], [*self._head, *fields]) == 1
+        return _REPLACE(self.client, self._keys(sid), self._replace_args(data)) == 1
 
     def destroy(self, sid):
         """End the session; True if it existed."""
         if not valid_sid(sid):
             return False
-        return _DESTROY(self.client, [self._key(sid)], [self.prefix, sid]) == 1
+        return _DESTROY(self.client, self._keys(sid), [self.prefix, sid]) == 1
 
     def regenerate(self, sid):
         """Move the session (data, user link, deadline) to a fresh id and
         kill the old one, atomically; the new id, or None if no session."""
         if not valid_sid(sid):
             return None
-        new_sid = secrets.token_urlsafe(_SID_BYTES)
-        moved = _REGENERATE(self.client, [self._key(sid), self._key(new_sid)],
-                            [*self._head, sid, new_sid])
-        return new_sid if moved == 1 else None
+        new_sid, keys, args = self._regenerate_request(sid)
+        return new_sid if _REGENERATE(self.client, keys, args) == 1 else None
 
     def sessions_of(self, user_id):
         """The ids of the user's live sessions (a set); O(sessions of the
         user), pruning the dead ones from the index."""
-        live = _SESSIONS_OF(self.client, [self._index(user_id)], [self.prefix])
-        return {_text(sid) for sid in live}
+        return _sid_set(_SESSIONS_OF(self.client, self._index(user_id), [self.prefix]))
 
     def destroy_all(self, user_id):
         """End every session of the user ("log out everywhere"); how many
         were live."""
-        return _DESTROY_ALL(self.client, [self._index(user_id)], [self.prefix])
+        return _DESTROY_ALL(self.client, self._index(user_id), [self.prefix])
 
     def ttl(self, sid):
         """Seconds the session has left (float, ms precision), or None."""
         if not valid_sid(sid):
             return None
-        ms = self.client.pttl(self._key(sid))
-        if ms < 0:
+        return _seconds_left(self.client.pttl(self._key(sid)))
+
+
+class AsyncSessionStore(_SessionStoreCore):
+    """``SessionStore`` for asyncio: the same constructor, data layout,
+    steps and answers, every method a coroutine.
+
+    ``client`` is a ``minikv.asyncio.Redis`` or a ``redis.asyncio.Redis``
+    (default: a new embedded ``minikv.asyncio.Redis()``). A
+    ``SessionStore`` and an ``AsyncSessionStore`` with one prefix on one
+    store or server see the same sessions.
+
+    >>> import asyncio
+    >>> async def main():
+    ...     store = AsyncSessionStore(ttl=1800)
+    ...     sid = await store.create({"cart": []}, user_id=42)
+    ...     await store.update(sid, theme="dark")
+    ...     new_sid = await store.regenerate(sid)
+    ...     return await store.get(sid), await store.get(new_sid), await store.destroy_all(42)
+    >>> asyncio.run(main())
+    (None, {'cart': [], 'theme': 'dark'}, 1)
+    """
+
+    _async_client = True
+
+    @staticmethod
+    def _new_client():
+        from minikv.asyncio import Redis
+        return Redis()
+
+    async def create(self, data=None, user_id=None):
+        """As ``SessionStore.create``."""
+        sid, keys, args = self._create_request(data, user_id)
+        await _CREATE.run_async(self.client, keys, args)
+        return sid
+
+    async def get(self, sid):
+        """As ``SessionStore.get``."""
+        if not valid_sid(sid):
             return None
-        return ms / 1000
+        return _session_data(await _GET.run_async(self.client, self._keys(sid), self._head))
+
+    async def apply(self, sid, fields=None, removed=()):
+        """As ``SessionStore.apply``."""
+        return await self._apply(sid, fields or {}, removed) >= 0
+
+    async def _apply(self, sid, fields, removed):
+        if not valid_sid(sid):
+            return -1
+        return await _APPLY.run_async(self.client, self._keys(sid),
+                                      self._apply_args(fields, removed))
+
+    async def update(self, sid, /, **fields):
+        """As ``SessionStore.update``."""
+        return await self._apply(sid, fields, ()) >= 0
+
+    async def delete_field(self, sid, name):
+        """As ``SessionStore.delete_field``."""
+        return await self._apply(sid, {}, (name,)) > 0
+
+    async def replace(self, sid, data):
+        """As ``SessionStore.replace``."""
+        _check_mapping(data)
+        if not valid_sid(sid):
+            return False
+        return await _REPLACE.run_async(self.client, self._keys(sid),
+                                        self._replace_args(data)) == 1
+
+    async def destroy(self, sid):
+        """As ``SessionStore.destroy``."""
+        if not valid_sid(sid):
+            return False
+        return await _DESTROY.run_async(self.client, self._keys(sid), [self.prefix, sid]) == 1
+
+    async def regenerate(self, sid):
+        """As ``SessionStore.regenerate``."""
+        if not valid_sid(sid):
+            return None
+        new_sid, keys, args = self._regenerate_request(sid)
+        return new_sid if await _REGENERATE.run_async(self.client, keys, args) == 1 else None
+
+    async def sessions_of(self, user_id):
+        """As ``SessionStore.sessions_of``."""
+        return _sid_set(await _SESSIONS_OF.run_async(self.client, self._index(user_id),
+                                                     [self.prefix]))
+
+    async def destroy_all(self, user_id):
+        """As ``SessionStore.destroy_all``."""
+        return await _DESTROY_ALL.run_async(self.client, self._index(user_id), [self.prefix])
+
+    async def ttl(self, sid):
+        """As ``SessionStore.ttl``."""
+        if not valid_sid(sid):
+            return None
+        return _seconds_left(await self.client.pttl(self._key(sid)))
+
+
+# -- replies and checks ----------------------------------------------------------------
+def _session_data(flat):
+    """GET's reply: the session dict, or None."""
+    return _decode_hash(flat) if flat else None
+
+
+def _sid_set(live):
+    return {_text(sid) for sid in live}
+
+
+def _seconds_left(ms):
+    return None if ms < 0 else ms / 1000
+
+
+def _check_mapping(data):
+    if not isinstance(data, Mapping):
+        raise TypeError(f"session data is a mapping, not {type(data).__name__}")

@@ -10,7 +10,7 @@ argument (the command name, or the atomic function's name).
 import threading
 
 # minikv.Redis methods the session store calls (add a pattern's others here)
-_EMBEDDED_ENTRY_POINTS = ("execute_command", "run_atomically", "pttl")
+_EMBEDDED_ENTRY_POINTS = ("execute_command", "run_atomically", "pttl", "get")
 
 
 class RoundTrips:
