@@ -33,28 +33,17 @@ expiry, using at most 25% of one core meanwhile (Redis's budget).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-# Measure the working tree this script lives in, not an installed copy.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
+from harness import resident_bytes
 
 POLL_SECONDS = 0.01
 FILL_BATCH = 10_000
 TARGET_SECONDS = 3.0
 TARGET_CPU_PERCENT = 25.0
-
-
-def resident_bytes():
-    """Current RSS from /proc (Linux); None where that is unavailable."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def keys_in(store, db):
@@ -108,17 +97,9 @@ def run_worker(keys, plain, ttl_ms, hz, timeout):
 
 
 def spawn(args, pure):
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker",
-               "--keys", str(args.keys), "--plain", str(args.plain),
-               "--ttl-ms", str(args.ttl_ms), "--hz", str(args.hz), "--timeout", str(args.timeout)]
-    env = dict(os.environ)
-    env.pop("MINIKV_PURE", None)
-    if pure:
-        env["MINIKV_PURE"] = "1"
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker (pure={pure}) failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    return harness.run_script(
+        __file__, ["--worker", *harness.forward(args, "keys", "plain", "ttl_ms", "hz", "timeout")],
+        {"MINIKV_PURE": "1" if pure else None}, f"worker (pure={pure})")
 
 
 def megabytes(n):

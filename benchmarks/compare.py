@@ -62,20 +62,15 @@ import gc
 import hashlib
 import json
 import os
-import platform
 import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
-import timeit
 from collections import deque
 from pathlib import Path
 
-# Benchmark the working tree this script lives in, not an installed copy.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
+from harness import format_ratio, format_us, print_table, ratio, time_statement
 
 TARGET_RATIO = 20
 TARGET_OPS = ("GET (hit)", "SET")
@@ -216,21 +211,6 @@ OPERATIONS = [
 
 
 # -- timing -----------------------------------------------------------------
-def time_statement(statement, namespace, repeat_ns, repeats):
-    """Best µs/op of ``repeats`` runs of ``statement``, each ~``repeat_ns`` long."""
-    timer = timeit.Timer(statement, globals=namespace, timer=time.perf_counter_ns)
-    iterations = 1
-    while True:  # calibrate on growing runs; they double as warm-up
-        elapsed = timer.timeit(iterations)
-        if elapsed >= repeat_ns // 10:
-            break
-        iterations *= 10 if elapsed < repeat_ns // 100 else 2
-    iterations = max(1, iterations * repeat_ns // max(elapsed, 1))
-    timer.timeit(iterations)  # warm-up at full length
-    best = min(timer.timeit(iterations) for _ in range(repeats))
-    return best / iterations / 1000
-
-
 def set_members(size):
     """The members of a benchmark set, in chunks of at most 10,000."""
     for start in range(0, size, 10_000):
@@ -311,25 +291,8 @@ def measure_floor(settings):
 
 # -- implementations ----------------------------------------------------------
 def measure_minikv(settings):
-    import minikv
-
-    client = minikv.Redis()
-    try:
-        results, notes = measure_client(client, settings)
-    finally:
-        client.close()
-    return minikv.BACKEND, results, notes
-
-
-def measure_pure_in_subprocess(args):
-    """Run this script as a MINIKV_PURE=1 worker; returns its JSON answer."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker",
-               "--repeats", str(args.repeats), "--cell-seconds", str(args.cell_seconds)]
-    env = dict(os.environ, MINIKV_PURE="1")
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"MINIKV_PURE=1 worker failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    backend, (results, notes) = harness.on_minikv(measure_client, settings)
+    return backend, results, notes
 
 
 def measure_fakeredis(settings):
@@ -343,59 +306,12 @@ def measure_fakeredis(settings):
         client.close()
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis_server(binary):
-    """A private redis-server without persistence: (process, port)."""
-    import redis
-
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    probe = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    try:
-        while True:
-            try:
-                probe.ping()
-                return process, port
-            except redis.exceptions.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    stop_process(process)
-                    raise RuntimeError("private redis-server did not start") from None
-                time.sleep(0.05)
-    finally:
-        probe.close()
-
-
-def stop_process(process):
-    process.terminate()
-    try:
-        process.wait(5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def measure_redis_py(settings, binary):
-    import redis
-
-    process, port = start_redis_server(binary)
-    try:
-        client = redis.Redis(port=port)
+    def flushed_first(client):
         client.flushall()
-        try:
-            return measure_client(client, settings)
-        finally:
-            client.close()
-    finally:
-        stop_process(process)
+        return measure_client(client, settings)
+
+    return harness.on_redis_py(binary, flushed_first)
 
 
 
@@ -491,9 +407,7 @@ def pubsub_wakeup_latency(client, samples):
         latencies.append((stamps[-1] - before) / 1000)
     thread.join()
     p.close()
-    latencies.sort()
-    return latencies[len(latencies) // 2], latencies[min(len(latencies) - 1,
-                                                         len(latencies) * 99 // 100)]
+    return harness.p50_p99(latencies)
 
 
 def measure_pubsub(client, args):
@@ -519,26 +433,14 @@ def measure_pubsub_columns(args, backend, binary):
     columns[f"minikv[{backend}]"] = measure_pubsub(client, args)
     client.close()
     if backend != "pure":
-        command = [sys.executable, str(Path(__file__).resolve()), "--pubsub-worker",
-                   "--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
-        done = subprocess.run(command, env=dict(os.environ, MINIKV_PURE="1"),
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"MINIKV_PURE=1 pub/sub worker failed:\n{done.stderr}")
-        columns["minikv[pure]"] = json.loads(done.stdout)
+        columns["minikv[pure]"] = harness.run_script(
+            __file__, ["--pubsub-worker", *harness.forward(args, "repeats")]
+            + (["--quick"] if args.quick else []), harness.PURE, "MINIKV_PURE=1 pub/sub worker")
     client = fakeredis.FakeRedis()
     columns["fakeredis"] = measure_pubsub(client, args)
     client.close()
     if binary is not None:
-        import redis
-
-        process, port = start_redis_server(binary)
-        try:
-            client = redis.Redis(port=port)
-            columns["redis-py"] = measure_pubsub(client, args)
-            client.close()
-        finally:
-            stop_process(process)
+        columns["redis-py"] = harness.on_redis_py(binary, measure_pubsub, args)
     return columns
 
 
@@ -548,33 +450,6 @@ def format_pubsub(row, value):
     return format_us(value)
 
 # -- report -------------------------------------------------------------------
-def ratio(numerator, denominator):
-    if numerator is None or denominator is None:
-        return None
-    return numerator / denominator
-
-
-def format_us(value):
-    if value is None:
-        return "n/a"
-    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
-
-
-def format_ratio(value):
-    return "n/a" if value is None else f"{value:.1f}x"
-
-
-def print_table(title, columns, rows):
-    widths = [max(len(title), *(len(row[0]) for row in rows))]
-    widths += [max(len(column), *(len(row[i + 1]) for row in rows))
-               for i, column in enumerate(columns)]
-    print("  ".join([title.ljust(widths[0])] +
-                    [column.rjust(width) for column, width in zip(columns, widths[1:])]))
-    for row in rows:
-        print("  ".join([row[0].ljust(widths[0])] +
-                        [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]))
-
-
 def ratio_table(results, minikv_columns):
     """Ratios for every minikv column: competitor/minikv and minikv/floor."""
     ratios = {}
@@ -699,39 +574,16 @@ def collection_verdict(results):
     return met, lines
 
 
-def machine_info():
-    import redis
-
-    info = {"python": platform.python_version(), "implementation": platform.python_implementation(),
-            "platform": platform.platform(), "cpus": os.cpu_count(), "redis-py": redis.__version__}
-    try:
-        import fakeredis
-        info["fakeredis"] = fakeredis.__version__
-    except ImportError:
-        pass
-    return info
-
-
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="3 repeats of ~0.1 s per cell instead of 5 of ~0.2 s")
+    parser = harness.bench_parser(__doc__)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--repeats", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--cell-seconds", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pubsub-worker", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 5
-    if args.cell_seconds is None:
-        args.cell_seconds = 0.1 if args.quick else 0.2
-    return args
+    return harness.parse_with_defaults(parser, argv, harness.CELL_DEFAULTS)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    settings = (int(args.cell_seconds * 1e9 / args.repeats), args.repeats)
+    settings = harness.cell_settings(args)
     gc.collect()
 
     if args.pubsub_worker:  # the minikv[pure] pub/sub column, as JSON on stdout
@@ -757,7 +609,9 @@ def main(argv=None):
                   else "the compiled core is not built")
         remarks.append(f"only the pure backend was measured ({reason})")
     else:
-        worker = measure_pure_in_subprocess(args)
+        worker = harness.run_script(
+            __file__, ["--worker", *harness.forward(args, "repeats", "cell_seconds")],
+            harness.PURE, "MINIKV_PURE=1 worker")
         results["minikv[pure]"], notes["minikv[pure]"] = worker["results"], worker["notes"]
         minikv_columns.append("minikv[pure]")
 
@@ -771,14 +625,8 @@ def main(argv=None):
     pubsub = measure_pubsub_columns(args, backend, binary)
     elapsed = time.monotonic() - started
 
-    info = machine_info()
-    print(f"minikv.BACKEND = {backend} | Python {info['python']} ({info['implementation']}) | "
-          f"{info['platform']} | {info['cpus']} CPUs")
-    print(f"redis-py {info['redis-py']}, fakeredis {info.get('fakeredis', 'missing')}; "
-          f"best of {args.repeats} repeats, ~{args.cell_seconds:g} s per cell, GC off while timing")
-    for remark in remarks:
-        print(f"note: {remark}")
-    print()
+    info = harness.machine_info()
+    harness.print_run_header(info, backend, args, remarks)
     columns = list(results)
     print_table("µs/op", columns,
                 [[op] + [format_us(results[column][op]) for column in columns]

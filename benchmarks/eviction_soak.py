@@ -39,11 +39,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-# Benchmark the working tree this script lives in, not an installed copy.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import minikv  # noqa: E402
-from minikv.engine.config import MAXMEMORY_POLICIES  # noqa: E402
+import harness  # noqa: F401  (first: it puts the working tree on sys.path)
+import minikv
+from minikv.engine.config import MAXMEMORY_POLICIES
 
 HOT_KEYS = 100
 HOT_EVERY = 5_000

@@ -39,16 +39,14 @@ import argparse
 import gc
 import json
 import os
-import subprocess
 import sys
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# Measure the working tree this script lives in, not an installed copy.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+import harness
+from harness import resident_bytes
 
 TTL_SECONDS = 3600
 PARALLEL_WORKERS = min(os.cpu_count() or 2, 4)  # each traced 1e6 run holds ~0.5 GB
@@ -114,15 +112,6 @@ CASES = {
 
 
 # -- measuring, in the worker -------------------------------------------------
-def resident_bytes():
-    """Current RSS from /proc (Linux); None where that is unavailable."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def measure_rss(fill, target, count):
     before = resident_bytes()
     fill(target, count)
@@ -168,15 +157,9 @@ METHOD_COST = {"tracemalloc": 4, "rss": 1}
 
 
 def spawn(case, method, count, pure):
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", case,
-               "--method", method, "--keys", str(count)]
-    env = dict(os.environ)
-    if pure:
-        env["MINIKV_PURE"] = "1"
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {case}/{method} (pure={pure}) failed:\n{done.stderr}")
-    return json.loads(done.stdout)
+    return harness.run_script(
+        __file__, ["--worker", case, "--method", method, "--keys", str(count)],
+        harness.PURE if pure else {}, f"worker {case}/{method} (pure={pure})")
 
 
 def plan(active_backend):
@@ -267,12 +250,7 @@ def main(argv=None):
               format_number(row["tracemalloc_ratio"], "x"),
               format_number(row["rss_bytes_per_key"]), format_number(row["rss_ratio"], "x")]
              for row in table]
-    widths = [max(len(headers[i]), *(len(line[i]) for line in cells)) for i in range(len(headers))]
-    print("  ".join([headers[0].ljust(widths[0])] +
-                    [h.rjust(w) for h, w in zip(headers[1:], widths[1:])]))
-    for line in cells:
-        print("  ".join([line[0].ljust(widths[0])] +
-                        [c.rjust(w) for c, w in zip(line[1:], widths[1:])]))
+    harness.print_table(headers[0], headers[1:], cells)
     print(f"({elapsed:.1f} s)")
 
     if args.json:

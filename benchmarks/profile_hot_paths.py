@@ -20,11 +20,9 @@ import cProfile
 import io
 import pstats
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import minikv  # noqa: E402  (after the path set-up above)
+import harness  # noqa: F401  (first: it puts the working tree on sys.path)
+import minikv
 
 OPERATIONS = {
     "get": lambda r: r.get("user:1"),
