@@ -21,8 +21,9 @@ Pipelines and MULTI route every method here through ``execute_command``
 (``minikv.pipeline.RoutedCommands``).
 """
 from minikv.api.expiry_args import condition_flags, seconds
+from minikv.api.hashes import hset_arguments
 from minikv.api.limits import write_under_limit
-from minikv.api.sorted_sets import fast_score
+from minikv.api.sorted_sets import fast_score, zadd_arguments
 from minikv.api.strings import MAX_FAST_EX, set_arguments
 from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError
@@ -35,7 +36,7 @@ from minikv.engine.strings import get_string, incr_by, set_string, set_string_wi
 from minikv.engine.zsets import (
     add_member, incr_member, rank_of, rank_range, remove_members, score_of,
 )
-from minikv.exceptions import DataError, error_from_reply
+from minikv.exceptions import error_from_reply
 
 __all__ = ["FastPaths"]
 
@@ -183,16 +184,9 @@ class FastPaths:
         return value
 
     def hset(self, name, key=None, value=None, mapping=None, items=None):
-        if key is None and not mapping and not items:
-            raise DataError("'hset' with no key value pairs")
-        if mapping or items:
-            pieces = list(items) if items else []
-            if key is not None:
-                pieces += (key, value)
-            if mapping:
-                for pair in mapping.items():
-                    pieces.extend(pair)
-            return self.execute_command("HSET", name, *pieces)
+        if key is None or mapping or items:
+            return self.execute_command("HSET", name,
+                                        *hset_arguments(key, value, mapping, items))
         encode = self._encode
         hash_key = name if name.__class__ is bytes else encode(name)
         field = key if key.__class__ is bytes else encode(key)
@@ -281,34 +275,7 @@ class FastPaths:
                 except CommandError as exc:
                     raise error_from_reply(exc.text) from None
                 return added
-        if not mapping:
-            raise DataError("ZADD requires at least one element/score pair")
-        if nx and xx:
-            raise DataError("ZADD allows either 'nx' or 'xx', not both")
-        if gt and lt:
-            raise DataError("ZADD allows either 'gt' or 'lt', not both")
-        if incr and len(mapping) != 1:
-            raise DataError("ZADD option 'incr' only works when passing a single "
-                            "element/score pair")
-        if nx and (gt or lt):
-            raise DataError("Only one of 'nx', 'lt', or 'gr' may be defined.")
-        pieces = []
-        options = {}
-        if nx:
-            pieces.append(b"NX")
-        if xx:
-            pieces.append(b"XX")
-        if ch:
-            pieces.append(b"CH")
-        if incr:
-            pieces.append(b"INCR")
-            options["as_score"] = True
-        if gt:
-            pieces.append(b"GT")
-        if lt:
-            pieces.append(b"LT")
-        for member, score in mapping.items():
-            pieces += (score, member)
+        pieces, options = zadd_arguments(mapping, nx, xx, ch, incr, gt, lt)
         return self.execute_command("ZADD", name, *pieces, **options)
 
     def zincrby(self, name, amount, value):

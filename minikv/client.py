@@ -29,6 +29,7 @@ from minikv.api.streams import StreamCommands
 from minikv.api.strings import StringCommands
 from minikv.backend import FastPaths
 from minikv.engine.atomic import AtomicContext, run_atomically
+from minikv.engine.blocking import Waiter
 from minikv.engine.commands import dispatch
 from minikv.engine.errors import ArrayWithErrors, CommandError
 from minikv.engine.eviction import configure as configure_memory
@@ -251,9 +252,19 @@ class Redis(FastPaths, StringCommands, KeyCommands, HashCommands, ListCommands, 
             if EMPTY_RESPONSE in options:
                 return options[EMPTY_RESPONSE]
             raise error_from_reply(exc.text) from None
+        if reply.__class__ is Waiter:  # only on a session that defers its waits
+            return self._blocked(argv, reply, args[0], options)
         if session.multi is not None:
             self._follow_multi()
         return self._finish(args[0], reply, options)
+
+    def _blocked(self, argv, waiter, command_name, options):
+        """What ``execute_command`` returns for a command that blocked on a
+        session that defers its waits (``defer_blocking``, see
+        engine/blocking.py): minikv.asyncio's loop-side clients return an
+        awaitable there. A plain client's session waits in place, so its
+        commands never return a ``Waiter``."""
+        raise AssertionError("a plain client's session does not defer blocked calls")
 
     def _argv(self, args):
         """The command line as bytes, encoded as redis-py encodes it

@@ -41,14 +41,17 @@ import textwrap
 
 from minikv.api.callbacks import has_resp3_type, resp3_reply
 from minikv.api.expiry_args import condition_flags, seconds
+from minikv.api.hashes import hset_arguments
+from minikv.api.sorted_sets import zadd_arguments
 from minikv.api.strings import set_arguments
 from minikv.client import EMPTY_RESPONSE, Redis
+from minikv.engine.blocking import Waiter
 from minikv.engine.commands import QUEUED, dispatch
 from minikv.engine.errors import CommandError
 from minikv.engine.session import Session
 from minikv.engine.transactions import discard_transaction
 from minikv.exceptions import (
-    DataError, ExecAbortError, RedisError, ResponseError, WatchError, error_from_reply,
+    ExecAbortError, RedisError, ResponseError, WatchError, error_from_reply,
 )
 
 __all__ = ["Pipeline", "RoutedCommands", "in_multi_class"]
@@ -107,15 +110,7 @@ class RoutedCommands:
         return self.execute_command("HGET", name, key)
 
     def hset(self, name, key=None, value=None, mapping=None, items=None):
-        if key is None and not mapping and not items:
-            raise DataError("'hset' with no key value pairs")
-        pieces = list(items) if items else []
-        if key is not None:
-            pieces += (key, value)
-        if mapping:
-            for pair in mapping.items():
-                pieces.extend(pair)
-        return self.execute_command("HSET", name, *pieces)
+        return self.execute_command("HSET", name, *hset_arguments(key, value, mapping, items))
 
     # -- lists -------------------------------------------------------------
     def _push(self, command_name, name, values, head):
@@ -142,22 +137,7 @@ class RoutedCommands:
     # -- sorted sets -------------------------------------------------------
     def zadd(self, name, mapping, nx=False, xx=False, ch=False, incr=False, gt=False,
              lt=False):
-        if not mapping:
-            raise DataError("ZADD requires at least one element/score pair")
-        if nx and xx:
-            raise DataError("ZADD allows either 'nx' or 'xx', not both")
-        if gt and lt:
-            raise DataError("ZADD allows either 'gt' or 'lt', not both")
-        if incr and len(mapping) != 1:
-            raise DataError("ZADD option 'incr' only works when passing a single "
-                            "element/score pair")
-        if nx and (gt or lt):
-            raise DataError("Only one of 'nx', 'lt', or 'gr' may be defined.")
-        pieces = [word for word, on in ((b"NX", nx), (b"XX", xx), (b"CH", ch),
-                                        (b"INCR", incr), (b"GT", gt), (b"LT", lt)) if on]
-        options = {"as_score": True} if incr else {}
-        for member, score in mapping.items():
-            pieces += (score, member)
+        pieces, options = zadd_arguments(mapping, nx, xx, ch, incr, gt, lt)
         return self.execute_command("ZADD", name, *pieces, **options)
 
     def zincrby(self, name, amount, value):
@@ -270,11 +250,15 @@ def _safe_str(value):
     return str(value)
 
 
+def command_summary(command):
+    """A command as redis-py's pipeline errors quote it (at most 100 characters)."""
+    return textwrap.shorten(" ".join(map(_safe_str, command)), width=100,
+                            placeholder="...", break_long_words=True)
+
+
 def annotate_exception(exception, number, command):
     """Prefix the message as redis-py does for an error of a pipeline's command."""
-    cmd = textwrap.shorten(" ".join(map(_safe_str, command)), width=100,
-                           placeholder="...", break_long_words=True)
-    message = (f"Command # {number} ({cmd}) of pipeline caused error: "
+    message = (f"Command # {number} ({command_summary(command)}) of pipeline caused error: "
                f"{exception.args[0]}")
     exception.args = (message,) + exception.args[1:]
 
@@ -470,23 +454,37 @@ class Pipeline(RoutedCommands, Redis):
 
     def _execute_pipeline(self, commands, raise_on_error):
         encoded = [self._argv(args) for args, _ in commands]
-        session = self._session
-        lock = self._lock
         raw = []
-        for start in range(0, len(encoded), BATCH):
-            with lock:
-                for argv in encoded[start:start + BATCH]:
-                    try:
-                        raw.append(dispatch(session, argv))
-                    except CommandError as exc:
-                        raw.append(exc)
+        self._dispatch_batches(encoded, raw)
         return self._pipeline_response(commands, raw, raise_on_error)
+
+    def _dispatch_batches(self, encoded, raw):
+        """Run the argvs ``encoded[len(raw):]`` in order, ``BATCH`` of them
+        per hold of the store lock, appending each raw reply (a
+        ``CommandError`` for a failed command) to ``raw``. Returns None when
+        all ran; on a session that defers its waits (minikv.asyncio) a
+        command that blocks stops the run and its ``Waiter`` is returned:
+        the caller appends its reply and calls again for the rest."""
+        session = self._session
+        done = len(raw)
+        while done < len(encoded):
+            with self._lock:
+                for argv in encoded[done:done + BATCH]:
+                    done += 1
+                    try:
+                        reply = dispatch(session, argv)
+                    except CommandError as exc:
+                        reply = exc
+                    if reply.__class__ is Waiter:
+                        return reply
+                    raw.append(reply)
+        return None
 
     def _pipeline_response(self, commands, raw, raise_on_error):
         """The replies of a non-transactional run from the engine's raw
         replies (a ``CommandError`` for a failed command), shaped as
-        redis-py shapes them. (The asyncio pipeline, which runs the
-        commands itself, shares this.)"""
+        redis-py shapes them. (The asyncio pipeline shares this and
+        ``_dispatch_batches``.)"""
         response = []
         for reply, (args, options) in zip(raw, commands):
             if isinstance(reply, CommandError):

@@ -38,6 +38,11 @@ operation after that reconnects and re-subscribes to everything in
 ``channels``/``patterns``/``shard_channels`` (the confirmations are
 delivered as messages).
 
+``PubSubCore`` holds what this class shares with ``minikv.asyncio.PubSub``:
+sending on the connection, (re)subscribing, the client-side bookkeeping and
+the shaping of replies into message dicts. Only the waiting for a reply
+differs (a condition here, the event loop there).
+
 Lifetime: a PubSub that is closed, or garbage-collected without being
 closed, leaves the bus (weak references; see engine/pubsub.py). A
 ``run_in_thread`` worker keeps its PubSub alive until ``stop()``; the worker
@@ -58,12 +63,17 @@ try:  # redis-py's Subscription(name, handler) objects, when redis-py is install
 except ImportError:
     Subscription = None
 
-__all__ = ["PubSub", "PubSubWorkerThread", "DEFAULT_OUTPUT_BUFFER_LIMIT"]
+__all__ = ["PubSub", "PubSubCore", "PubSubWorkerThread", "DEFAULT_OUTPUT_BUFFER_LIMIT"]
 
 _MESSAGE_TYPES = {b"message": "message", b"pmessage": "pmessage", b"smessage": "smessage",
                   b"subscribe": "subscribe", b"unsubscribe": "unsubscribe",
                   b"psubscribe": "psubscribe", b"punsubscribe": "punsubscribe",
                   b"ssubscribe": "ssubscribe", b"sunsubscribe": "sunsubscribe"}
+_PATTERN_KINDS = frozenset(("psubscribe", "punsubscribe"))
+_SHARD_KINDS = frozenset(("ssubscribe", "sunsubscribe"))
+
+# What ``PubSubCore._take_reply`` returns when nothing is unread (a reply can be None).
+NOTHING = object()
 
 
 def _parse_subscriptions(args, kwargs):
@@ -78,39 +88,239 @@ def _parse_subscriptions(args, kwargs):
     return subscriptions
 
 
-class PubSub:
+class PubSubCore:
+    """What ``PubSub`` and ``minikv.asyncio.PubSub`` share: the connection's
+    commands, the subscription bookkeeping and the shaping of replies into
+    redis-py's message dicts. None of it waits; how a reader waits for a
+    reply (a condition here, the event loop there) is each subclass's.
+
+    ``inbox`` is the ``Inbox`` the connection's replies go to.
+    """
+
+    PUBLISH_MESSAGE_TYPES = ("message", "pmessage", "smessage")
+    UNSUBSCRIBE_MESSAGE_TYPES = ("unsubscribe", "punsubscribe", "sunsubscribe")
+    HEALTH_CHECK_MESSAGE = "redis-py-health-check"
+    DISPLAY_NAME = "minikv.PubSub"
+
+    def __init__(self, client, shard_hint, ignore_subscribe_messages, inbox):
+        self.client = client
+        self.shard_hint = shard_hint  # accepted for redis-py compatibility; one node
+        self.ignore_subscribe_messages = ignore_subscribe_messages
+        self.connection = None
+        self._inbox = inbox
+        self._encode = client._encode
+        self._decode = client._decode
+        self._encoding = client._encoding
+        self._encoding_errors = client._encoding_errors
+        self._pong = "PONG" if self._decode else b"PONG"
+        self._empty = "" if self._decode else b""
+        self._forget_subscriptions()
+
+    def _forget_subscriptions(self):
+        self.channels = {}
+        self.pending_unsubscribe_channels = set()
+        self.shard_channels = {}
+        self.pending_unsubscribe_shard_channels = set()
+        self.patterns = {}
+        self.pending_unsubscribe_patterns = set()
+
+    @property
+    def output_buffer_limit(self):
+        return self._inbox.limit
+
+    def __repr__(self):
+        return (f"<{self.DISPLAY_NAME} channels={len(self.channels)} "
+                f"patterns={len(self.patterns)} shard_channels={len(self.shard_channels)}>")
+
+    # -- connection ----------------------------------------------------------
+    def _disconnect(self):
+        """Leave the bus, drop unread messages, forget every subscription."""
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            with self.client._lock:
+                connection.store.pubsub.release(connection)
+        self._inbox.clear()
+        self._forget_subscriptions()
+
+    def _new_connection(self):
+        """A fresh Subscriber, on the client's current database."""
+        client = self.client
+        connection = self.connection = Subscriber(client.store, self._inbox, client._session.db)
+        return connection
+
+    def _resubscribe(self, connection):
+        """What redis-py's ``on_connect`` does on a new connection: forget
+        pending unsubscribes and subscribe again to everything tracked (the
+        confirmations arrive as messages)."""
+        self.pending_unsubscribe_channels.clear()
+        self.pending_unsubscribe_patterns.clear()
+        self.pending_unsubscribe_shard_channels.clear()
+        for command, names in (("SUBSCRIBE", self.channels), ("PSUBSCRIBE", self.patterns),
+                               ("SSUBSCRIBE", self.shard_channels)):
+            if names:
+                self._send(connection, [command, *names])
+
+    def _send(self, connection, args):
+        """Run a command on ``connection``; its reply (if any) goes to the inbox."""
+        encode = self._encode
+        argv = [encode(arg) for arg in args]
+        with self.client._lock:
+            try:
+                reply = dispatch(connection, argv)
+            except CommandError as exc:
+                reply = exc
+            if reply is not NO_REPLY:
+                connection.reply(reply)
+
+    # -- subscription bookkeeping (on the client side, as in redis-py) -------
+    def _normalize_keys(self, data):
+        """Names as messages carry them: bytes, or str with decode_responses."""
+        encode = self._encode
+        if self._decode:
+            encoding, errors = self._encoding, self._encoding_errors
+            return {encode(name).decode(encoding, errors): handler
+                    for name, handler in data.items()}
+        return {encode(name): handler for name, handler in data.items()}
+
+    def _tracked(self, kind):
+        """(subscriptions, pending unsubscribes) that a subscribe-family
+        command or confirmation (``kind``: "SUBSCRIBE", "punsubscribe"...)
+        is about."""
+        kind = kind.lower()
+        if kind in _PATTERN_KINDS:
+            return self.patterns, self.pending_unsubscribe_patterns
+        if kind in _SHARD_KINDS:
+            return self.shard_channels, self.pending_unsubscribe_shard_channels
+        return self.channels, self.pending_unsubscribe_channels
+
+    def _subscribed_to(self, command, new):
+        """Track ``new`` ({name: handler}), which SUBSCRIBE-family
+        ``command`` was sent for; an unsubscribe pending for one of them no
+        longer applies."""
+        subscriptions, pending = self._tracked(command)
+        new = self._normalize_keys(new)
+        subscriptions.update(new)
+        pending.difference_update(new)
+
+    def _unsubscribing(self, command, args):
+        """Mark the names UNSUBSCRIBE-family ``command`` leaves (``args``,
+        or with none every name subscribed to) as pending until their
+        confirmation is read; the arguments to send."""
+        subscriptions, pending = self._tracked(command)
+        if args:
+            args = list_or_args(args[0], args[1:])
+            names = self._normalize_keys(dict.fromkeys(args))
+        else:
+            names = subscriptions
+        pending.update(names)
+        return args
+
+    def _unsubscribed(self, message_type, name):
+        """An unsubscribe-family confirmation was read: ``name`` is
+        forgotten if its unsubscribe is still pending."""
+        subscriptions, pending = self._tracked(message_type)
+        if name in pending:
+            pending.remove(name)
+            subscriptions.pop(name, None)
+
+    def _require_handlers(self, shard_channels=True):
+        """PubSubError for a subscription without a handler (before a
+        worker or ``run`` takes over reading)."""
+        kinds = [("Channel", self.channels), ("Pattern", self.patterns)]
+        if shard_channels:
+            kinds.append(("Shard Channel", self.shard_channels))
+        for label, subscriptions in kinds:
+            for name, handler in subscriptions.items():
+                if handler is None:
+                    raise PubSubError(f"{label}: '{name}' has no handler registered")
+
+    # -- replies ---------------------------------------------------------------
+    def _take_reply(self):
+        """The oldest unread reply, or ``NOTHING``; raises, once, the
+        ConnectionError an overflow left. Call holding the inbox's mutex."""
+        inbox = self._inbox
+        if inbox.error is not None:
+            error, inbox.error = inbox.error, None
+            raise ConnectionError(error)
+        if inbox.items:
+            return inbox.take()
+        return NOTHING
+
+    def _finish_reply(self, reply):
+        """A reply taken from the inbox, decoded; an error reply is raised."""
+        if isinstance(reply, CommandError):
+            raise error_from_reply(reply.text)
+        if self._decode:
+            return self._decode_reply(reply)
+        return reply
+
+    def _decode_reply(self, reply):
+        encoding, errors = self._encoding, self._encoding_errors
+        if reply.__class__ is bytes:
+            return reply.decode(encoding, errors)
+        if reply.__class__ is tuple or reply.__class__ is list:
+            return [item.decode(encoding, errors) if item.__class__ is bytes else item
+                    for item in reply]
+        return reply
+
+    def _route(self, response, ignore_subscribe_messages):
+        """(message, handler) for a reply: redis-py's message dict, and the
+        handler that consumes it instead of the reader (None: the reader
+        gets the message). The message is None for a nil reply and for a
+        subscribe-family confirmation when those are ignored."""
+        if response is None:
+            return None, None
+        if response.__class__ is bytes or response.__class__ is str:
+            # a PONG: "PONG" for PING without argument, else the argument
+            response = ("pong", self._empty if response == self._pong else response)
+        kind = response[0]
+        if kind.__class__ is bytes:
+            message_type = _MESSAGE_TYPES.get(kind) or kind.decode("utf-8", "replace")
+        else:
+            message_type = kind
+        if message_type == "pmessage":
+            message = {"type": message_type, "pattern": response[1],
+                       "channel": response[2], "data": response[3]}
+        elif message_type == "pong":
+            message = {"type": message_type, "pattern": None, "channel": None,
+                       "data": response[1]}
+        else:
+            message = {"type": message_type, "pattern": None, "channel": response[1],
+                       "data": response[2]}
+
+        if message_type in self.UNSUBSCRIBE_MESSAGE_TYPES:
+            self._unsubscribed(message_type, response[1])
+
+        if message_type in self.PUBLISH_MESSAGE_TYPES:
+            if message_type == "pmessage":
+                handler = self.patterns.get(message["pattern"])
+            elif message_type == "smessage":
+                handler = self.shard_channels.get(message["channel"])
+            else:
+                handler = self.channels.get(message["channel"])
+            if handler:
+                return message, handler
+        elif message_type != "pong":
+            if ignore_subscribe_messages or self.ignore_subscribe_messages:
+                return None, None
+        return message, None
+
+
+class PubSub(PubSubCore):
     """Publish/subscribe on a minikv store, with redis-py's ``PubSub`` API.
 
     Not meant to be shared by several reading threads at once (neither is
     redis-py's); subscribing from one thread while another reads is fine.
     """
 
-    PUBLISH_MESSAGE_TYPES = ("message", "pmessage", "smessage")
-    UNSUBSCRIBE_MESSAGE_TYPES = ("unsubscribe", "punsubscribe", "sunsubscribe")
-    HEALTH_CHECK_MESSAGE = "redis-py-health-check"
-
     def __init__(self, client, shard_hint=None, ignore_subscribe_messages=False,
                  output_buffer_limit=DEFAULT_OUTPUT_BUFFER_LIMIT):
-        self.client = client
-        self.shard_hint = shard_hint  # accepted for redis-py compatibility; one node
-        self.ignore_subscribe_messages = ignore_subscribe_messages
-        self.connection = None
         self.subscribed_event = threading.Event()
         self._lock = threading.RLock()
-        self._inbox = Inbox(output_buffer_limit)
-        self._encode = client._encode
-        self._decode = client._decode
-        self._encoding = client._encoding
-        self._encoding_errors = client._encoding_errors
+        super().__init__(client, shard_hint, ignore_subscribe_messages,
+                         Inbox(output_buffer_limit))
         health_check = self.HEALTH_CHECK_MESSAGE
         self._health_check_reply = health_check if self._decode else health_check.encode()
-        self._pong = "PONG" if self._decode else b"PONG"
-        self._empty = "" if self._decode else b""
-        self.reset()
-
-    @property
-    def output_buffer_limit(self):
-        return self._inbox.limit
 
     def __enter__(self):
         return self
@@ -118,25 +328,11 @@ class PubSub:
     def __exit__(self, exc_type, exc_value, traceback):
         self.reset()
 
-    def __repr__(self):
-        return (f"<minikv.PubSub channels={len(self.channels)} patterns={len(self.patterns)} "
-                f"shard_channels={len(self.shard_channels)}>")
-
     # -- connection ----------------------------------------------------------
     def reset(self):
         """Leave every channel and pattern, drop unread messages, forget handlers."""
         with self._lock:
-            connection, self.connection = self.connection, None
-            if connection is not None:
-                with self.client._lock:
-                    connection.store.pubsub.release(connection)
-            self._inbox.clear()
-            self.channels = {}
-            self.pending_unsubscribe_channels = set()
-            self.shard_channels = {}
-            self.pending_unsubscribe_shard_channels = set()
-            self.patterns = {}
-            self.pending_unsubscribe_patterns = set()
+            self._disconnect()
             self.subscribed_event.clear()
             self._inbox.wake()
 
@@ -144,24 +340,14 @@ class PubSub:
         self.reset()
 
     def _connect(self):
-        """The live Subscriber, (re)creating it as redis-py (re)connects.
-
-        A new connection re-subscribes to everything this object tracks, as
-        redis-py's ``on_connect`` does; the confirmations arrive as messages.
-        """
+        """The live Subscriber, (re)creating it as redis-py (re)connects,
+        and re-subscribing."""
         with self._lock:
             connection = self.connection
             if connection is not None and not connection.closed:
                 return connection
-            connection = self.connection = Subscriber(
-                self.client.store, self._inbox, self.client._session.db)
-            self.pending_unsubscribe_channels.clear()
-            self.pending_unsubscribe_patterns.clear()
-            self.pending_unsubscribe_shard_channels.clear()
-            for command, names in (("SUBSCRIBE", self.channels), ("PSUBSCRIBE", self.patterns),
-                                   ("SSUBSCRIBE", self.shard_channels)):
-                if names:
-                    self._send(connection, [command, *names])
+            connection = self._new_connection()
+            self._resubscribe(connection)
             return connection
 
     @property
@@ -178,88 +364,49 @@ class PubSub:
         with self._lock:
             self._send(self._connect(), args)
 
-    def _send(self, connection, args):
-        encode = self._encode
-        argv = [encode(arg) for arg in args]
-        with self.client._lock:
-            try:
-                reply = dispatch(connection, argv)
-            except CommandError as exc:
-                reply = exc
-            if reply is not NO_REPLY:
-                connection.reply(reply)
-
-    def _normalize_keys(self, data):
-        """Names as messages carry them: bytes, or str with decode_responses."""
-        encode = self._encode
-        if self._decode:
-            encoding, errors = self._encoding, self._encoding_errors
-            return {encode(name).decode(encoding, errors): handler
-                    for name, handler in data.items()}
-        return {encode(name): handler for name, handler in data.items()}
-
-    def _subscribed(self):
+    def _subscribed_to(self, command, new):
+        super()._subscribed_to(command, new)
         if not self.subscribed_event.is_set():
             self.subscribed_event.set()
             self._inbox.wake()  # a reader waiting for a subscription
+
+    def _unsubscribed(self, message_type, name):
+        super()._unsubscribed(message_type, name)
+        if not self.channels and not self.patterns and not self.shard_channels:
+            self.subscribed_event.clear()
 
     # -- subscribing ---------------------------------------------------------
     def subscribe(self, *args, **kwargs):
         """Subscribe to channels; ``channel=handler`` keywords (or redis-py
         ``Subscription`` objects) register a callable that receives the
         channel's messages instead of get_message()/listen()."""
-        new_channels = _parse_subscriptions(args, kwargs)
-        self.execute_command("SUBSCRIBE", *new_channels)
-        new_channels = self._normalize_keys(new_channels)
-        self.channels.update(new_channels)
-        self._subscribed()
-        self.pending_unsubscribe_channels.difference_update(new_channels)
+        self._subscribe("SUBSCRIBE", args, kwargs)
 
     def unsubscribe(self, *args):
         """Unsubscribe from the given channels, or from all of them."""
-        if args:
-            args = list_or_args(args[0], args[1:])
-            channels = self._normalize_keys(dict.fromkeys(args))
-        else:
-            channels = self.channels
-        self.pending_unsubscribe_channels.update(channels)
-        self.execute_command("UNSUBSCRIBE", *args)
+        self._unsubscribe("UNSUBSCRIBE", args)
 
     def psubscribe(self, *args, **kwargs):
         """Subscribe to glob patterns (Redis's matching: ``*``, ``?``, ``[...]``, ``\\``)."""
-        new_patterns = _parse_subscriptions(args, kwargs)
-        self.execute_command("PSUBSCRIBE", *new_patterns)
-        new_patterns = self._normalize_keys(new_patterns)
-        self.patterns.update(new_patterns)
-        self._subscribed()
-        self.pending_unsubscribe_patterns.difference_update(new_patterns)
+        self._subscribe("PSUBSCRIBE", args, kwargs)
 
     def punsubscribe(self, *args):
-        if args:
-            args = list_or_args(args[0], args[1:])
-            patterns = self._normalize_keys(dict.fromkeys(args))
-        else:
-            patterns = self.patterns
-        self.pending_unsubscribe_patterns.update(patterns)
-        self.execute_command("PUNSUBSCRIBE", *args)
+        self._unsubscribe("PUNSUBSCRIBE", args)
 
     def ssubscribe(self, *args, target_node=None, **kwargs):
         """Subscribe to shard channels (SPUBLISH); one node, so one namespace."""
-        new_channels = _parse_subscriptions(args, kwargs)
-        self.execute_command("SSUBSCRIBE", *new_channels)
-        new_channels = self._normalize_keys(new_channels)
-        self.shard_channels.update(new_channels)
-        self._subscribed()
-        self.pending_unsubscribe_shard_channels.difference_update(new_channels)
+        self._subscribe("SSUBSCRIBE", args, kwargs)
 
     def sunsubscribe(self, *args, target_node=None):
-        if args:
-            args = list_or_args(args[0], args[1:])
-            channels = self._normalize_keys(dict.fromkeys(args))
-        else:
-            channels = self.shard_channels
-        self.pending_unsubscribe_shard_channels.update(channels)
-        self.execute_command("SUNSUBSCRIBE", *args)
+        self._unsubscribe("SUNSUBSCRIBE", args)
+
+    def _subscribe(self, command, args, kwargs):
+        new = _parse_subscriptions(args, kwargs)
+        self.execute_command(command, *new)
+        self._subscribed_to(command, new)
+
+    def _unsubscribe(self, command, args):
+        self.execute_command(command, *self._unsubscribing(command, args))
 
     def ping(self, message=None):
         """Queue a PING; its PONG is read as a ``'pong'`` message. Returns None."""
@@ -308,11 +455,8 @@ class PubSub:
                 if running is not None and not running.is_set():
                     return None
                 if self.subscribed_event.is_set():
-                    if inbox.error is not None:
-                        error, inbox.error = inbox.error, None
-                        raise ConnectionError(error)
-                    if inbox.items:
-                        reply = inbox.take()
+                    reply = self._take_reply()
+                    if reply is not NOTHING:
                         break
                 elif not wait_for_subscription:
                     return None
@@ -329,21 +473,9 @@ class PubSub:
                     ready.wait(remaining)
                 finally:
                     inbox.waiting -= 1
-        if isinstance(reply, CommandError):
-            raise error_from_reply(reply.text)
-        if self._decode:
-            reply = self._decode_reply(reply)
+        reply = self._finish_reply(reply)
         if reply == self._health_check_reply:
             return None
-        return reply
-
-    def _decode_reply(self, reply):
-        encoding, errors = self._encoding, self._encoding_errors
-        if reply.__class__ is bytes:
-            return reply.decode(encoding, errors)
-        if reply.__class__ is tuple or reply.__class__ is list:
-            return [item.decode(encoding, errors) if item.__class__ is bytes else item
-                    for item in reply]
         return reply
 
     def handle_message(self, response, ignore_subscribe_messages=False):
@@ -352,55 +484,11 @@ class PubSub:
         Returns None for a message a handler consumed and for a
         subscribe-family confirmation when those are ignored.
         """
-        if response is None:
-            return None
-        if response.__class__ is bytes or response.__class__ is str:
-            # a PONG: "PONG" for PING without argument, else the argument
-            response = ("pong", self._empty if response == self._pong else response)
-        kind = response[0]
-        if kind.__class__ is bytes:
-            message_type = _MESSAGE_TYPES.get(kind) or kind.decode("utf-8", "replace")
-        else:
-            message_type = kind
-        if message_type == "pmessage":
-            message = {"type": message_type, "pattern": response[1],
-                       "channel": response[2], "data": response[3]}
-        elif message_type == "pong":
-            message = {"type": message_type, "pattern": None, "channel": None,
-                       "data": response[1]}
-        else:
-            message = {"type": message_type, "pattern": None, "channel": response[1],
-                       "data": response[2]}
-
-        if message_type in self.UNSUBSCRIBE_MESSAGE_TYPES:
-            name = response[1]
-            if message_type == "punsubscribe":
-                pending, subscriptions = self.pending_unsubscribe_patterns, self.patterns
-            elif message_type == "sunsubscribe":
-                pending, subscriptions = (self.pending_unsubscribe_shard_channels,
-                                          self.shard_channels)
-            else:
-                pending, subscriptions = self.pending_unsubscribe_channels, self.channels
-            if name in pending:
-                pending.remove(name)
-                subscriptions.pop(name, None)
-            if not self.channels and not self.patterns and not self.shard_channels:
-                self.subscribed_event.clear()
-
-        if message_type in self.PUBLISH_MESSAGE_TYPES:
-            if message_type == "pmessage":
-                handler = self.patterns.get(message["pattern"])
-            elif message_type == "smessage":
-                handler = self.shard_channels.get(message["channel"])
-            else:
-                handler = self.channels.get(message["channel"])
-            if handler:
-                handler(message)
-                return None
-        elif message_type != "pong":
-            if ignore_subscribe_messages or self.ignore_subscribe_messages:
-                return None
-        return message
+        message, handler = self._route(response, ignore_subscribe_messages)
+        if handler is None:
+            return message
+        handler(message)
+        return None
 
     # -- worker thread -------------------------------------------------------
     def run_in_thread(self, sleep_time=0.0, daemon=False, exception_handler=None,
@@ -411,15 +499,7 @@ class PubSub:
         worker is woken by messages and by ``stop()``; ``sleep_time`` is
         accepted for redis-py compatibility but nothing needs to poll.
         """
-        for channel, handler in self.channels.items():
-            if handler is None:
-                raise PubSubError(f"Channel: '{channel}' has no handler registered")
-        for pattern, handler in self.patterns.items():
-            if handler is None:
-                raise PubSubError(f"Pattern: '{pattern}' has no handler registered")
-        for channel, handler in self.shard_channels.items():
-            if handler is None:
-                raise PubSubError(f"Shard Channel: '{channel}' has no handler registered")
+        self._require_handlers()
         thread = PubSubWorkerThread(self if pubsub is None else pubsub, sleep_time,
                                     daemon=daemon, exception_handler=exception_handler,
                                     sharded_pubsub=sharded_pubsub)

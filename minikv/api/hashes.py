@@ -2,7 +2,8 @@
 
 Arguments are built as redis-py builds them (HSET's items/key/mapping order,
 HMGET's list-or-args, HSCAN's NOVALUES flag), including redis-py's
-client-side DataErrors. The hot paths — ``hget`` and ``hset`` — are
+client-side DataErrors; ``hset_arguments`` serves the fast path's other
+forms and pipelines. The hot paths — ``hget`` and ``hset`` — are
 ``FastPaths``' methods (minikv/_pyclient.py, compiled in minikv/_core.pyx);
 everything else goes through ``execute_command`` and the RESP2 callbacks.
 """
@@ -10,6 +11,22 @@ import warnings
 
 from minikv.api.expiry_args import list_or_args
 from minikv.exceptions import DataError
+
+__all__ = ["HashCommands", "hset_arguments"]
+
+
+def hset_arguments(key, value, mapping, items):
+    """HSET's field/value arguments as redis-py builds them: ``items``,
+    then ``key``/``value``, then ``mapping``'s pairs (DataError if none)."""
+    if key is None and not mapping and not items:
+        raise DataError("'hset' with no key value pairs")
+    pieces = list(items) if items else []
+    if key is not None:
+        pieces += (key, value)
+    if mapping:
+        for pair in mapping.items():
+            pieces.extend(pair)
+    return pieces
 
 
 class HashCommands:

@@ -73,21 +73,27 @@ class Script:
         self.sha = hashlib.sha1(script).hexdigest()
 
     def __call__(self, keys=None, args=None, client=None):
-        keys = keys or []
-        args = args or []
-        if client is None:
-            client = self.registered_client
-        keys_and_args = tuple(keys) + tuple(args)
-        pending = getattr(client, "scripts", None)
-        if isinstance(pending, set):  # a pipeline: it loads its scripts first
-            pending.add(self)
+        client, numkeys, keys_and_args = self._call_arguments(keys, args, client)
         try:
-            return client.evalsha(self.sha, len(keys), *keys_and_args)
+            return client.evalsha(self.sha, numkeys, *keys_and_args)
         except _NOSCRIPT_ERRORS:
             # Not in that server's cache (flushed, or another server):
             # load it, keeping the sha the server gives.
             self.sha = client.script_load(self.script)
-            return client.evalsha(self.sha, len(keys), *keys_and_args)
+            return client.evalsha(self.sha, numkeys, *keys_and_args)
+
+    def _call_arguments(self, keys, args, client):
+        """(client, numkeys, keys_and_args) of a call; a pipeline as
+        ``client`` gets the script registered, to load it before executing.
+        (Shared with minikv.asyncio's Script.)"""
+        keys = keys or []
+        args = args or []
+        if client is None:
+            client = self.registered_client
+        pending = getattr(client, "scripts", None)
+        if isinstance(pending, set):  # a pipeline: it loads its scripts first
+            pending.add(self)
+        return client, len(keys), tuple(keys) + tuple(args)
 
 
 class ScriptingCommands:

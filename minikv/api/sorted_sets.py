@@ -3,10 +3,11 @@
 Arguments are built as redis-py builds them (ZADD's mapping as score/member
 pairs after the flags, ``_zaggregate``'s key/weight dicts, ZRANGE ``desc``
 becoming ZREVRANGE, BZMPOP always sending COUNT), including redis-py's
-client-side DataErrors. The hot paths — ZADD of one pair without flags,
-ZINCRBY, ZREM, ZSCORE, ZRANK/ZREVRANK and index ranges — are ``FastPaths``'
-methods (minikv/_pyclient.py, compiled in minikv/_core.pyx); ZCARD calls its
-engine helper directly. They build the Python reply without
+client-side DataErrors; ``zadd_arguments`` builds ZADD's for the fast
+path's other forms and for pipelines. The hot paths — ZADD of one pair
+without flags, ZINCRBY, ZREM, ZSCORE, ZRANK/ZREVRANK and index ranges — are
+``FastPaths``' methods (minikv/_pyclient.py, compiled in minikv/_core.pyx);
+ZCARD calls its engine helper directly. They build the Python reply without
 printing and re-reading scores (``float("%.17g" % x) == x`` for every
 double, so the result is identical). Everything else goes through
 ``execute_command``.
@@ -30,7 +31,7 @@ from minikv.engine.zsets import (
 )
 from minikv.exceptions import DataError, error_from_reply
 
-__all__ = ["SortedSetCommands", "ZSET_CALLBACKS"]
+__all__ = ["SortedSetCommands", "ZSET_CALLBACKS", "fast_score", "zadd_arguments"]
 
 # Integers this small convert to the same double as Redis's strtod of their
 # decimal text (both round correctly); larger ones take the command path.
@@ -46,6 +47,29 @@ def fast_score(value):
     if cls is int and -_EXACT_INT_LIMIT < value < _EXACT_INT_LIMIT:
         return float(value)
     return None
+
+
+def zadd_arguments(mapping, nx, xx, ch, incr, gt, lt):
+    """ZADD's arguments after the key (flags, then score/member pairs) and
+    callback options, exactly as redis-py builds them, with its
+    client-side DataErrors."""
+    if not mapping:
+        raise DataError("ZADD requires at least one element/score pair")
+    if nx and xx:
+        raise DataError("ZADD allows either 'nx' or 'xx', not both")
+    if gt and lt:
+        raise DataError("ZADD allows either 'gt' or 'lt', not both")
+    if incr and len(mapping) != 1:
+        raise DataError("ZADD option 'incr' only works when passing a single "
+                        "element/score pair")
+    if nx and (gt or lt):
+        raise DataError("Only one of 'nx', 'lt', or 'gr' may be defined.")
+    pieces = [word for word, on in ((b"NX", nx), (b"XX", xx), (b"CH", ch),
+                                    (b"INCR", incr), (b"GT", gt), (b"LT", lt)) if on]
+    options = {"as_score": True} if incr else {}
+    for member, score in mapping.items():
+        pieces += (score, member)
+    return pieces, options
 
 
 # -- reply shapes ------------------------------------------------------------------

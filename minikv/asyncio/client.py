@@ -42,14 +42,11 @@ import warnings
 from minikv.api.scripting import _NOSCRIPT_ERRORS
 from minikv.api.scripting import Script as SyncScript
 from minikv.asyncio.waiting import loop_deferral, wait_for_reply
-from minikv.client import EMPTY_RESPONSE
 from minikv.client import Redis as SyncRedis
-from minikv.engine.blocking import Waiter
-from minikv.engine.commands import dispatch
 from minikv.engine.errors import CommandError
 from minikv.exceptions import WatchError, error_from_reply
 
-__all__ = ["Redis", "StrictRedis", "Blocked", "LoopSideClient", "Script", "run_command"]
+__all__ = ["Redis", "StrictRedis", "Blocked", "LoopSide", "LoopSideClient", "Script"]
 
 
 class Blocked:
@@ -74,35 +71,27 @@ class Blocked:
         return client._finish(self.command_name, reply, self.options)
 
 
-def run_command(client, args, options):
-    """``minikv.Redis.execute_command``'s path for a loop-side ``client``,
-    except that a command that blocks returns a ``Blocked``."""
-    argv = client._argv(args)
-    session = client._session
-    try:
-        with client._lock:
-            reply = dispatch(session, argv)
-    except CommandError as exc:
-        if EMPTY_RESPONSE in options:
-            return options[EMPTY_RESPONSE]
-        raise error_from_reply(exc.text) from None
-    if reply.__class__ is Waiter:
-        return Blocked(client, argv, reply, args[0], options)
-    if session.multi is not None:
-        client._follow_multi()
-    return client._finish(args[0], reply, options)
+class LoopSide:
+    """What makes a sync client (or pipeline) the one behind an async one:
+    its session defers blocked calls to the event loop, and a command that
+    blocks returns a ``Blocked`` (minikv.Redis.execute_command's hook)."""
+
+    __slots__ = ()
+
+    def _defer_to_loop(self):
+        self._session.defer_blocking = loop_deferral(self.store.blocked)
+
+    def _blocked(self, argv, waiter, command_name, options):
+        return Blocked(self, argv, waiter, command_name, options)
 
 
-class LoopSideClient(SyncRedis):
+class LoopSideClient(LoopSide, SyncRedis):
     """The synchronous client behind an async one: same store, same
     database, but its blocked calls are awaited on the event loop."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._session.defer_blocking = loop_deferral(self.store.blocked)
-
-    def execute_command(self, *args, **options):
-        return run_command(self, args, options)
+        self._defer_to_loop()
 
 
 class Script(SyncScript):
@@ -114,19 +103,12 @@ class Script(SyncScript):
     """
 
     async def __call__(self, keys=None, args=None, client=None):
-        keys = keys or []
-        args = args or []
-        if client is None:
-            client = self.registered_client
-        keys_and_args = tuple(keys) + tuple(args)
-        pending = getattr(client, "scripts", None)
-        if isinstance(pending, set):  # a pipeline: it loads its scripts first
-            pending.add(self)
+        client, numkeys, keys_and_args = self._call_arguments(keys, args, client)
         try:
-            return await client.evalsha(self.sha, len(keys), *keys_and_args)
+            return await client.evalsha(self.sha, numkeys, *keys_and_args)
         except _NOSCRIPT_ERRORS:
             self.sha = await client.script_load(self.script)
-            return await client.evalsha(self.sha, len(keys), *keys_and_args)
+            return await client.evalsha(self.sha, numkeys, *keys_and_args)
 
 
 # Public members of minikv.Redis that are not commands. (What the async

@@ -17,43 +17,29 @@ batch by batch under the store lock; when one of them blocks (BLPOP with
 data nowhere yet) the lock is released and the coroutine awaits it before
 the commands after it run, as a Redis connection processes its pipeline.
 """
-import textwrap
+from operator import attrgetter
 
-from minikv.asyncio.client import Blocked, command_names, describe, run_command
-from minikv.asyncio.waiting import loop_deferral, wait_for_reply
-from minikv.engine.blocking import Waiter
-from minikv.engine.commands import dispatch
+from minikv.asyncio.client import Blocked, LoopSide, command_names, describe
+from minikv.asyncio.waiting import wait_for_reply
 from minikv.engine.errors import CommandError
-from minikv.pipeline import BATCH, _safe_str
+from minikv.pipeline import command_summary
 from minikv.pipeline import Pipeline as SyncPipeline
 
 __all__ = ["Pipeline", "LoopSidePipeline"]
 
 
-class LoopSidePipeline(SyncPipeline):
+class LoopSidePipeline(LoopSide, SyncPipeline):
     """``minikv.Pipeline`` whose blocked calls are awaited on the event loop."""
 
     def __init__(self, client, transaction=True, shard_hint=None):
         super().__init__(client, transaction, shard_hint)
-        self._session.defer_blocking = loop_deferral(self.store.blocked)
-
-    def immediate_execute_command(self, *args, **options):
-        """As ``minikv.Pipeline``'s, but a command that blocks returns a
-        ``Blocked`` to await."""
-        result = run_command(self, args, options)
-        command_name = args[0]
-        if command_name in self.UNWATCH_COMMANDS:
-            self.watching = False
-        elif command_name == "WATCH":
-            self.watching = True
-        return result
+        self._defer_to_loop()
 
     def annotate_exception(self, exception, number, command):
         """redis.asyncio's wording, which quotes the exception's ``args``
         tuple where redis-py's sync Pipeline quotes its message."""
-        cmd = textwrap.shorten(" ".join(map(_safe_str, command)), width=100,
-                               placeholder="...", break_long_words=True)
-        message = f"Command # {number} ({cmd}) of pipeline caused error: {exception.args}"
+        message = (f"Command # {number} ({command_summary(command)}) of pipeline caused "
+                   f"error: {exception.args}")
         exception.args = (message,) + exception.args[1:]
 
 
@@ -95,26 +81,12 @@ class Pipeline:
     def __bool__(self):
         return True
 
-    # -- state (the sync pipeline's) ---------------------------------------------
-    @property
-    def command_stack(self):
-        return self._pipe.command_stack
-
-    @property
-    def scripts(self):
-        return self._pipe.scripts
-
-    @property
-    def watching(self):
-        return self._pipe.watching
-
-    @property
-    def explicit_transaction(self):
-        return self._pipe.explicit_transaction
-
-    @property
-    def response_callbacks(self):
-        return self._pipe.response_callbacks
+    # -- state (the sync pipeline's, read-only here) ------------------------------
+    command_stack = property(attrgetter("_pipe.command_stack"))
+    scripts = property(attrgetter("_pipe.scripts"))
+    watching = property(attrgetter("_pipe.watching"))
+    explicit_transaction = property(attrgetter("_pipe.explicit_transaction"))
+    response_callbacks = property(attrgetter("_pipe.response_callbacks"))
 
     def get_encoder(self):
         return self._pipe.get_encoder()
@@ -169,44 +141,27 @@ class Pipeline:
     async def execute(self, raise_on_error=True):
         """Run the queued commands; their replies, in order."""
         pipe = self._pipe
-        stack = pipe.command_stack
-        if not stack and not pipe.watching:
-            return []
+        if pipe.transaction or pipe.explicit_transaction or not pipe.command_stack:
+            # Nothing to wait for: inside EXEC nothing blocks; nothing queued runs.
+            return pipe.execute(raise_on_error)
         try:
             if pipe.scripts:
                 pipe.load_scripts()
-            if pipe.transaction or pipe.explicit_transaction:
-                return pipe._execute_transaction(stack, raise_on_error)
-            return await self._execute_pipeline(stack, raise_on_error)
+            return await self._execute_pipeline(pipe.command_stack, raise_on_error)
         finally:
             pipe.reset()
 
     async def _execute_pipeline(self, commands, raise_on_error):
         pipe = self._pipe
         encoded = [pipe._argv(args) for args, _ in commands]
-        session = pipe._session
-        lock = pipe._lock
         raw = []
-        done = 0
-        while done < len(encoded):
-            waiter = None
-            with lock:
-                for argv in encoded[done:done + BATCH]:
-                    done += 1
-                    try:
-                        reply = dispatch(session, argv)
-                    except CommandError as exc:
-                        reply = exc
-                    if reply.__class__ is Waiter:
-                        waiter = reply
-                        break
-                    raw.append(reply)
-            if waiter is not None:  # the rest waits for this one, as on a connection
-                try:
-                    reply = await wait_for_reply(self.store, waiter, argv)
-                except CommandError as exc:
-                    reply = exc
-                raw.append(reply)
+        # The rest waits for a command that blocked, as on a connection.
+        while (waiter := pipe._dispatch_batches(encoded, raw)) is not None:
+            try:
+                reply = await wait_for_reply(self.store, waiter, encoded[len(raw)])
+            except CommandError as exc:
+                reply = exc
+            raw.append(reply)
         return pipe._pipeline_response(commands, raw, raise_on_error)
 
 

@@ -10,12 +10,13 @@ coroutine functions. State and message dicts are redis.asyncio's:
 ``shard_channels`` hold anything, and reading before the first subscribe
 raises the same RuntimeError.
 
-The connection is an engine ``Subscriber`` whose inbox is a ``LoopInbox``:
-commands run under the store lock as for the sync ``minikv.PubSub``, and a
-reader with nothing to read awaits a ``LoopNotifier`` that every put
-(a publish from any thread or event loop, a confirmation, an overflow)
-resolves through the reader's loop — the loop is never blocked, and nothing
-polls. ``get_message``'s timeout is the loop's (a socket timeout in
+The connection is an engine ``Subscriber`` whose inbox is a ``LoopInbox``.
+Sending commands, the subscription bookkeeping and the message dicts are
+the sync ``minikv.PubSub``'s (their shared base, ``PubSubCore``); only
+waiting differs: a reader with nothing to read awaits a ``LoopNotifier``
+that every put (a publish from any thread or event loop, a confirmation,
+an overflow) resolves through the reader's loop — the loop is never
+blocked, and nothing polls. ``get_message``'s timeout is the loop's (a socket timeout in
 redis-py), not the store clock. One coroutine reads a PubSub at a time, as
 with redis.asyncio's connection; a second concurrent reader gets a
 RuntimeError. A slow reader overflows as the sync PubSub does (see
@@ -30,13 +31,9 @@ import asyncio
 import inspect
 import warnings
 
-from minikv.api.expiry_args import list_or_args
 from minikv.asyncio.waiting import LoopNotifier
-from minikv.engine.commands import dispatch
-from minikv.engine.errors import CommandError
-from minikv.engine.pubsub import DEFAULT_OUTPUT_BUFFER_LIMIT, NO_REPLY, Inbox, Subscriber
-from minikv.exceptions import ConnectionError, PubSubError, error_from_reply
-from minikv.pubsub import _MESSAGE_TYPES, _parse_subscriptions
+from minikv.engine.pubsub import DEFAULT_OUTPUT_BUFFER_LIMIT, Inbox
+from minikv.pubsub import NOTHING, PubSubCore, _parse_subscriptions
 
 __all__ = ["PubSub", "LoopInbox"]
 
@@ -80,43 +77,16 @@ class LoopInbox(Inbox):
             reader.notify()
 
 
-class PubSub:
+class PubSub(PubSubCore):
     """Publish/subscribe on a minikv store with redis.asyncio's ``PubSub`` API."""
 
-    PUBLISH_MESSAGE_TYPES = ("message", "pmessage", "smessage")
-    UNSUBSCRIBE_MESSAGE_TYPES = ("unsubscribe", "punsubscribe", "sunsubscribe")
-    HEALTH_CHECK_MESSAGE = "redis-py-health-check"
+    DISPLAY_NAME = "minikv.asyncio.PubSub"
 
     def __init__(self, client, shard_hint=None, ignore_subscribe_messages=False,
                  output_buffer_limit=DEFAULT_OUTPUT_BUFFER_LIMIT):
-        self.client = client  # the LoopSideClient of the async client
-        self.shard_hint = shard_hint  # accepted for redis-py compatibility; one node
-        self.ignore_subscribe_messages = ignore_subscribe_messages
-        self.connection = None
-        self._inbox = LoopInbox(output_buffer_limit)
-        self._encode = client._encode
-        self._decode = client._decode
-        self._encoding = client._encoding
-        self._encoding_errors = client._encoding_errors
-        self._pong = "PONG" if self._decode else b"PONG"
-        self._empty = "" if self._decode else b""
-        self._forget_subscriptions()
-
-    def _forget_subscriptions(self):
-        self.channels = {}
-        self.pending_unsubscribe_channels = set()
-        self.patterns = {}
-        self.pending_unsubscribe_patterns = set()
-        self.shard_channels = {}
-        self.pending_unsubscribe_shard_channels = set()
-
-    @property
-    def output_buffer_limit(self):
-        return self._inbox.limit
-
-    def __repr__(self):
-        return (f"<minikv.asyncio.PubSub channels={len(self.channels)} "
-                f"patterns={len(self.patterns)} shard_channels={len(self.shard_channels)}>")
+        # client: the LoopSideClient of the async client
+        super().__init__(client, shard_hint, ignore_subscribe_messages,
+                         LoopInbox(output_buffer_limit))
 
     async def __aenter__(self):
         return self
@@ -127,12 +97,7 @@ class PubSub:
     # -- connection ------------------------------------------------------------------
     async def aclose(self):
         """Leave every channel and pattern, drop unread messages, forget handlers."""
-        connection, self.connection = self.connection, None
-        if connection is not None:
-            with self.client._lock:
-                connection.store.pubsub.release(connection)
-        self._inbox.clear()
-        self._forget_subscriptions()
+        self._disconnect()
 
     async def close(self):
         """Deprecated alias of ``aclose()``, as in redis.asyncio."""
@@ -153,16 +118,9 @@ class PubSub:
         connection = self.connection
         if connection is not None and not connection.closed:
             return
-        client = self.client
-        self.connection = Subscriber(client.store, self._inbox, client._session.db)
+        new_connection = self._new_connection()
         if connection is not None:  # reconnecting
-            self.pending_unsubscribe_channels.clear()
-            self.pending_unsubscribe_patterns.clear()
-            self.pending_unsubscribe_shard_channels.clear()
-            for command, names in (("SUBSCRIBE", self.channels), ("PSUBSCRIBE", self.patterns),
-                                   ("SSUBSCRIBE", self.shard_channels)):
-                if names:
-                    self._send([command, *names])
+            self._resubscribe(new_connection)
 
     @property
     def subscribed(self):
@@ -173,83 +131,40 @@ class PubSub:
         """Send a command on the subscriber connection; its reply is read
         with ``get_message``/``listen``."""
         await self.connect()
-        self._send(args)
-
-    def _send(self, args):
-        encode = self._encode
-        argv = [encode(arg) for arg in args]
-        connection = self.connection
-        with self.client._lock:
-            try:
-                reply = dispatch(connection, argv)
-            except CommandError as exc:
-                reply = exc
-            if reply is not NO_REPLY:
-                connection.reply(reply)
-
-    def _normalize_keys(self, data):
-        """Names as messages carry them: bytes, or str with decode_responses."""
-        encode = self._encode
-        if self._decode:
-            encoding, errors = self._encoding, self._encoding_errors
-            return {encode(name).decode(encoding, errors): handler
-                    for name, handler in data.items()}
-        return {encode(name): handler for name, handler in data.items()}
+        self._send(self.connection, args)
 
     # -- subscribing -------------------------------------------------------------------
     async def subscribe(self, *args, **kwargs):
         """Subscribe to channels; ``channel=handler`` keywords (or redis-py
         ``Subscription`` objects) register a function or coroutine function
         that receives the channel's messages instead of get_message()/listen()."""
-        new_channels = _parse_subscriptions(args, kwargs)
-        await self.execute_command("SUBSCRIBE", *new_channels)
-        new_channels = self._normalize_keys(new_channels)
-        self.channels.update(new_channels)
-        self.pending_unsubscribe_channels.difference_update(new_channels)
+        await self._subscribe("SUBSCRIBE", args, kwargs)
 
     async def unsubscribe(self, *args):
         """Unsubscribe from the given channels, or from all of them."""
-        if args:
-            args = list_or_args(args[0], args[1:])
-            channels = self._normalize_keys(dict.fromkeys(args))
-        else:
-            channels = self.channels
-        self.pending_unsubscribe_channels.update(channels)
-        await self.execute_command("UNSUBSCRIBE", *args)
+        await self._unsubscribe("UNSUBSCRIBE", args)
 
     async def psubscribe(self, *args, **kwargs):
         """Subscribe to glob patterns, with optional handlers as for ``subscribe``."""
-        new_patterns = _parse_subscriptions(args, kwargs)
-        await self.execute_command("PSUBSCRIBE", *new_patterns)
-        new_patterns = self._normalize_keys(new_patterns)
-        self.patterns.update(new_patterns)
-        self.pending_unsubscribe_patterns.difference_update(new_patterns)
+        await self._subscribe("PSUBSCRIBE", args, kwargs)
 
     async def punsubscribe(self, *args):
-        if args:
-            args = list_or_args(args[0], args[1:])
-            patterns = self._normalize_keys(dict.fromkeys(args))
-        else:
-            patterns = self.patterns
-        self.pending_unsubscribe_patterns.update(patterns)
-        await self.execute_command("PUNSUBSCRIBE", *args)
+        await self._unsubscribe("PUNSUBSCRIBE", args)
 
     async def ssubscribe(self, *args, target_node=None, **kwargs):
         """Subscribe to shard channels (SPUBLISH); one node, so one namespace."""
-        new_channels = _parse_subscriptions(args, kwargs)
-        await self.execute_command("SSUBSCRIBE", *new_channels)
-        new_channels = self._normalize_keys(new_channels)
-        self.shard_channels.update(new_channels)
-        self.pending_unsubscribe_shard_channels.difference_update(new_channels)
+        await self._subscribe("SSUBSCRIBE", args, kwargs)
 
     async def sunsubscribe(self, *args, target_node=None):
-        if args:
-            args = list_or_args(args[0], args[1:])
-            channels = self._normalize_keys(dict.fromkeys(args))
-        else:
-            channels = self.shard_channels
-        self.pending_unsubscribe_shard_channels.update(channels)
-        await self.execute_command("SUNSUBSCRIBE", *args)
+        await self._unsubscribe("SUNSUBSCRIBE", args)
+
+    async def _subscribe(self, command, args, kwargs):
+        new = _parse_subscriptions(args, kwargs)
+        await self.execute_command(command, *new)
+        self._subscribed_to(command, new)
+
+    async def _unsubscribe(self, command, args):
+        await self.execute_command(command, *self._unsubscribing(command, args))
 
     async def ping(self, message=None):
         """Send a PING; its PONG is read as a ``'pong'`` message."""
@@ -291,11 +206,8 @@ class PubSub:
         deadline = None if block else loop.time() + timeout
         while True:
             with inbox.mutex:
-                if inbox.error is not None:
-                    error, inbox.error = inbox.error, None
-                    raise ConnectionError(error)
-                if inbox.items:
-                    reply = inbox.take()
+                reply = self._take_reply()
+                if reply is not NOTHING:
                     break
                 remaining = None
                 if deadline is not None:
@@ -311,87 +223,27 @@ class PubSub:
                 inbox.reader = None
             if self.connection is None:
                 return None  # closed (aclose) while this read waited
-        if isinstance(reply, CommandError):
-            raise error_from_reply(reply.text)
-        if self._decode:
-            reply = self._decode_reply(reply)
-        return reply
-
-    def _decode_reply(self, reply):
-        encoding, errors = self._encoding, self._encoding_errors
-        if reply.__class__ is bytes:
-            return reply.decode(encoding, errors)
-        if reply.__class__ is tuple or reply.__class__ is list:
-            return [item.decode(encoding, errors) if item.__class__ is bytes else item
-                    for item in reply]
-        return reply
+        return self._finish_reply(reply)
 
     async def handle_message(self, response, ignore_subscribe_messages=False):
         """Turn a reply into redis-py's message dict, or call (and await)
         its handler. None for a message a handler consumed and for a
         subscribe-family confirmation when those are ignored."""
-        if response is None:
-            return None
-        if response.__class__ is bytes or response.__class__ is str:
-            # a PONG: "PONG" for PING without argument, else the argument
-            response = ("pong", self._empty if response == self._pong else response)
-        kind = response[0]
-        if kind.__class__ is bytes:
-            message_type = _MESSAGE_TYPES.get(kind) or kind.decode("utf-8", "replace")
+        message, handler = self._route(response, ignore_subscribe_messages)
+        if handler is None:
+            return message
+        if inspect.iscoroutinefunction(handler):
+            await handler(message)
         else:
-            message_type = kind
-        if message_type == "pmessage":
-            message = {"type": message_type, "pattern": response[1],
-                       "channel": response[2], "data": response[3]}
-        elif message_type == "pong":
-            message = {"type": message_type, "pattern": None, "channel": None,
-                       "data": response[1]}
-        else:
-            message = {"type": message_type, "pattern": None, "channel": response[1],
-                       "data": response[2]}
-
-        if message_type in self.UNSUBSCRIBE_MESSAGE_TYPES:
-            name = response[1]
-            if message_type == "punsubscribe":
-                pending, subscriptions = self.pending_unsubscribe_patterns, self.patterns
-            elif message_type == "sunsubscribe":
-                pending, subscriptions = (self.pending_unsubscribe_shard_channels,
-                                          self.shard_channels)
-            else:
-                pending, subscriptions = self.pending_unsubscribe_channels, self.channels
-            if name in pending:
-                pending.remove(name)
-                subscriptions.pop(name, None)
-
-        if message_type in self.PUBLISH_MESSAGE_TYPES:
-            if message_type == "pmessage":
-                handler = self.patterns.get(message["pattern"])
-            elif message_type == "smessage":
-                handler = self.shard_channels.get(message["channel"])
-            else:
-                handler = self.channels.get(message["channel"])
-            if handler:
-                if inspect.iscoroutinefunction(handler):
-                    await handler(message)
-                else:
-                    handler(message)
-                return None
-        elif message_type != "pong":
-            if ignore_subscribe_messages or self.ignore_subscribe_messages:
-                return None
-        return message
+            handler(message)
+        return None
 
     async def run(self, *, exception_handler=None, poll_timeout=1.0, pubsub=None):
         """Feed every message to its handler until the task is cancelled
         (redis.asyncio's ``PubSub.run``). Every channel and pattern must
         have a handler. ``exception_handler(exc, pubsub)`` (may be a
         coroutine function) gets an exception instead of ending the loop."""
-        for channel, handler in self.channels.items():
-            if handler is None:
-                raise PubSubError(f"Channel: '{channel}' has no handler registered")
-        for pattern, handler in self.patterns.items():
-            if handler is None:
-                raise PubSubError(f"Pattern: '{pattern}' has no handler registered")
+        self._require_handlers(shard_channels=False)  # as redis.asyncio checks
         await self.connect()
         source = self if pubsub is None else pubsub
         while True:

@@ -12,7 +12,8 @@ calls ``notify()`` with the store lock held; that only schedules the
 future's resolution on the waiter's own loop with
 ``loop.call_soon_threadsafe``, so nothing ever blocks on an event loop and
 a push made from a plain thread or another loop wakes the coroutine at
-once. Nothing polls.
+once (from a coroutine of the waiter's own loop, plain ``call_soon``: that
+loop is awake already). Nothing polls.
 
 Timeouts are Redis's (0 = forever). On the wall clock the coroutine waits
 with a loop timeout until the store clock is past the deadline (as a
@@ -60,9 +61,9 @@ its task) is dropped when it is next about to be served, so it never
 swallows an element.
 """
 import asyncio
+from asyncio import _get_running_loop
 
-from minikv.engine.blocking import serve_ready_keys
-from minikv.engine.commands import lookup
+from minikv.engine.commands import after_command, lookup
 from minikv.engine.errors import CommandError
 from minikv.engine.session import Session
 
@@ -89,8 +90,15 @@ class LoopNotifier:
         self.future = loop.create_future()
 
     def notify(self):
+        loop = self.loop
+        if _get_running_loop() is loop:
+            # Called by a coroutine of the same loop (its push or publish):
+            # the loop is running this code, not asleep in its selector, so
+            # call_soon_threadsafe's wake-up write would be wasted.
+            loop.call_soon(_resolve, self.future)
+            return
         try:
-            self.loop.call_soon_threadsafe(_resolve, self.future)
+            loop.call_soon_threadsafe(_resolve, self.future)
         except RuntimeError:  # the loop is closed
             pass
 
@@ -204,9 +212,9 @@ def give_back(store, db, argv, reply):
 
     See the module docstring for the exact guarantee. Runs the undoing
     command through its handler on a private session of db ``db``, then
-    serves the clients it made ready, as ``dispatch`` does; the memory
-    admission check is skipped (giving back must not be refused for memory
-    the serve has just freed).
+    serves the clients it made ready and settles memory as ``dispatch``
+    does (``after_command``); the memory admission check is skipped
+    (giving back must not be refused for memory the serve has just freed).
     """
     name = argv[0].lower()
     session = Session(store, db, register=False)
@@ -223,15 +231,10 @@ def give_back(store, db, argv, reply):
 
 def _run(session, argv):
     """One internal command; None if Redis refuses it (the key's type)."""
-    store = session.store
     cmd, args = lookup(argv)
     try:
         return cmd.handler(session, args)
     except CommandError:
         return None
     finally:
-        if store.blocked.ready:
-            serve_ready_keys(store)
-        limit = store.memory
-        if limit is not None:
-            limit.finish(store.dbs)
+        after_command(session.store)

@@ -20,8 +20,7 @@ For the few operations whose cost matters (a cache hit, a rate-limit hit),
 ``keyspace`` is the selected ``Keyspace`` for direct reads with the
 typed helpers of the command modules.
 """
-from minikv.engine.blocking import serve_ready_keys
-from minikv.engine.commands import lookup
+from minikv.engine.commands import after_command, lookup
 from minikv.engine.errors import OOM, CommandError
 from minikv.engine.eviction import script_write_refused
 from minikv.engine.session import Session
@@ -95,11 +94,7 @@ def run_atomically(context, fn, args):
             ks.clock_ms = live_clock
             if session.ks is not ks:  # the step SELECTed another db
                 session.select(context.db)
-            if store.blocked.ready:
-                serve_ready_keys(store)
-            limit = store.memory
-            if limit is not None:
-                limit.finish(store.dbs)
+            after_command(store)
 
 
 def _to_bytes(item):

@@ -29,7 +29,7 @@ answered "QUEUED", except the commands that act on the transaction itself
 from minikv.engine.blocking import serve_ready_keys
 from minikv.engine.errors import CommandError, unknown_command, unknown_subcommand, wrong_arity
 
-__all__ = ["Command", "COMMANDS", "QUEUED", "command", "dispatch", "lookup"]
+__all__ = ["Command", "COMMANDS", "QUEUED", "after_command", "command", "dispatch", "lookup"]
 
 QUEUED = b"QUEUED"
 # Redis's processCommand list of commands that MULTI does not queue.
@@ -132,8 +132,18 @@ def dispatch(session, argv):
     try:
         return cmd.handler(session, args)
     finally:
-        if store.blocked.ready:
-            serve_ready_keys(store)
-        limit = store.memory
-        if limit is not None:
-            limit.finish(store.dbs)
+        after_command(store)
+
+
+def after_command(store):
+    """What follows a command, before the store lock is released: the
+    clients blocked on keys it made ready are served (Redis's
+    handleClientsBlockedOnKeys), then, with maxmemory set, its writes are
+    measured and eviction brings memory back under the limit. ``dispatch``
+    calls it after every command; so does whatever runs handlers itself
+    (engine/atomic.py, minikv/asyncio/waiting.py's give-back)."""
+    if store.blocked.ready:
+        serve_ready_keys(store)
+    limit = store.memory
+    if limit is not None:
+        limit.finish(store.dbs)
