@@ -24,6 +24,20 @@ def _positive(value, message):
         raise DataError(message)
 
 
+def _trim_pieces(strategy, approximate, threshold):
+    """MAXLEN/MINID [~] threshold, as XADD and XTRIM send it."""
+    return [strategy, b"~", threshold] if approximate else [strategy, threshold]
+
+
+def _range_pieces(command, first, second, count):
+    """XRANGE's start end / XREVRANGE's end start, then COUNT when given."""
+    pieces = [first, second]
+    if count is not None:
+        _positive(count, f"{command} count must be a positive integer")
+        pieces += [b"COUNT", str(count)]
+    return pieces
+
+
 class StreamCommands:
     __slots__ = ()
 
@@ -51,15 +65,9 @@ class StreamCommands:
         if maxlen is not None:
             if not isinstance(maxlen, int) or maxlen < 0:
                 raise DataError("XADD maxlen must be non-negative integer")
-            pieces.append(b"MAXLEN")
-            if approximate:
-                pieces.append(b"~")
-            pieces.append(str(maxlen))
+            pieces += _trim_pieces(b"MAXLEN", approximate, str(maxlen))
         if minid is not None:
-            pieces.append(b"MINID")
-            if approximate:
-                pieces.append(b"~")
-            pieces.append(minid)
+            pieces += _trim_pieces(b"MINID", approximate, minid)
         if limit is not None:
             pieces += [b"LIMIT", limit]
         pieces.append(id)
@@ -77,10 +85,10 @@ class StreamCommands:
             raise DataError("One of ``maxlen`` or ``minid`` must be specified")
         if ref_policy is not None and ref_policy not in _REF_POLICIES:
             raise DataError("XTRIM ref_policy must be one of: KEEPREF, DELREF, ACKED")
-        pieces = [b"MAXLEN" if maxlen is not None else b"MINID"]
-        if approximate:
-            pieces.append(b"~")
-        pieces.append(maxlen if maxlen is not None else minid)
+        if maxlen is not None:
+            pieces = _trim_pieces(b"MAXLEN", approximate, maxlen)
+        else:
+            pieces = _trim_pieces(b"MINID", approximate, minid)
         if limit is not None:
             pieces += [b"LIMIT", limit]
         if ref_policy is not None:
@@ -94,17 +102,11 @@ class StreamCommands:
         return self.execute_command("XDEL", name, *ids)
 
     def xrange(self, name, min="-", max="+", count=None):
-        pieces = [min, max]
-        if count is not None:
-            _positive(count, "XRANGE count must be a positive integer")
-            pieces += [b"COUNT", str(count)]
+        pieces = _range_pieces("XRANGE", min, max, count)
         return self.execute_command("XRANGE", name, *pieces, keys=[name])
 
     def xrevrange(self, name, max="+", min="-", count=None):
-        pieces = [max, min]
-        if count is not None:
-            _positive(count, "XREVRANGE count must be a positive integer")
-            pieces += [b"COUNT", str(count)]
+        pieces = _range_pieces("XREVRANGE", max, min, count)
         return self.execute_command("XREVRANGE", name, *pieces, keys=[name])
 
     def xread(self, streams, count=None, block=None, max_count=None, max_size=None):

@@ -40,7 +40,7 @@ from minikv.engine.notify import GENERIC, HASH, emit
 from minikv.engine.numbers import INT64_MAX, INT64_MIN, parse_int, parse_long_double
 from minikv.engine.scan import element_scan_options, parse_cursor
 from minikv.engine.strings import incr_by_float
-from minikv.engine.values import Hash, wrong_type
+from minikv.engine.values import Hash, typed_lookups
 
 OK = b"OK"
 _INFINITIES = (float("inf"), float("-inf"))
@@ -51,20 +51,9 @@ _WITHVALUES_MAX = INT64_MAX // 2
 
 
 # -- lookups -----------------------------------------------------------------
-def read_hash(ks, key):
-    """The hash at ``key`` for a read command (counts a hit or miss); None if
-    missing; WRONGTYPE for another type."""
-    value = ks.lookup_read(key)
-    if value is None or value.__class__ is Hash:
-        return value
-    raise wrong_type()
-
-
-def _hash_for_write(ks, key):
-    value = ks.lookup(key)
-    if value is None or value.__class__ is Hash:
-        return value
-    raise wrong_type()
+# The hash at a key, None if missing, WRONGTYPE for another type: for a read
+# command (counts a hit or miss), for a write.
+read_hash, _hash_for_write = typed_lookups(Hash)
 
 
 def _new_hash(ks, key):

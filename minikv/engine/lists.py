@@ -50,7 +50,7 @@ from minikv.engine.errors import (
 )
 from minikv.engine.notify import GENERIC, LIST, emit
 from minikv.engine.numbers import INT64_MIN, parse_int
-from minikv.engine.values import List, wrong_type
+from minikv.engine.values import List, typed_lookups
 
 OK = b"OK"
 _ENDS = {b"LEFT": True, b"RIGHT": False}  # True: the head
@@ -60,20 +60,9 @@ _POP_EVENTS = {True: b"lpop", False: b"rpop"}
 
 
 # -- lookups -----------------------------------------------------------------
-def read_list(ks, key):
-    """The list at ``key`` for a read command (counts a hit or miss); None if
-    missing; WRONGTYPE for another type."""
-    value = ks.lookup_read(key)
-    if value is None or value.__class__ is List:
-        return value
-    raise wrong_type()
-
-
-def list_for_write(ks, key):
-    value = ks.lookup(key)
-    if value is None or value.__class__ is List:
-        return value
-    raise wrong_type()
+# The list at a key, None if missing, WRONGTYPE for another type: for a read
+# command (counts a hit or miss), for a write.
+read_list, list_for_write = typed_lookups(List)
 
 
 def _end(data):

@@ -50,7 +50,7 @@ from minikv.engine.glob import glob_match
 from minikv.engine.notify import GENERIC, SET, emit
 from minikv.engine.numbers import INT64_MAX, parse_int
 from minikv.engine.scan import element_scan_options, parse_cursor
-from minikv.engine.values import Set, wrong_type
+from minikv.engine.values import Set, typed_lookups, wrong_type
 
 # Redis's SPOP switches strategy once the survivors are few: when
 # survivors * 5 <= count it copies the survivors into a new set instead of
@@ -60,20 +60,9 @@ _LONG_MAX = INT64_MAX
 
 
 # -- lookups -----------------------------------------------------------------
-def read_set(ks, key):
-    """The set at ``key`` for a read (counts a hit or miss); None if missing;
-    WRONGTYPE for another type."""
-    value = ks.lookup_read(key)
-    if value is None or value.__class__ is Set:
-        return value
-    raise wrong_type()
-
-
-def _set_for_write(ks, key):
-    value = ks.lookup(key)
-    if value is None or value.__class__ is Set:
-        return value
-    raise wrong_type()
+# The set at a key, None if missing, WRONGTYPE for another type: for a read
+# command (counts a hit or miss), for a write.
+read_set, _set_for_write = typed_lookups(Set)
 
 
 def _read_sets(ks, keys):

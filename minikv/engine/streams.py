@@ -76,7 +76,7 @@ from minikv.engine.errors import (
 )
 from minikv.engine.notify import STREAM, emit
 from minikv.engine.numbers import parse_int
-from minikv.engine.values import wrong_type
+from minikv.engine.values import typed_lookups, wrong_type
 
 __all__ = ["Stream", "StreamNode", "format_id"]
 
@@ -493,19 +493,9 @@ def _rax_nodes(keys, depth):
 
 
 # -- lookups ---------------------------------------------------------------------------
-def read_stream(ks, key):
-    """The stream at ``key`` for a read command (counts a hit or miss)."""
-    value = ks.lookup_read(key)
-    if value is None or value.__class__ is Stream:
-        return value
-    raise wrong_type()
-
-
-def _stream_for_write(ks, key):
-    value = ks.lookup(key)
-    if value is None or value.__class__ is Stream:
-        return value
-    raise wrong_type()
+# The stream at a key, None if missing, WRONGTYPE for another type: for a read
+# command (counts a hit or miss), for a write.
+read_stream, _stream_for_write = typed_lookups(Stream)
 
 
 def _keyword(data):

@@ -337,3 +337,29 @@ def string_encoding(value):
 
 def wrong_type():
     return CommandError(WRONGTYPE)
+
+
+def typed_lookups(cls):
+    """The two lookups of the commands of one type, for values of class
+    ``cls``: ``(read, for_write)``. Each is ``(ks, key) -> value``, None if
+    the key is missing, WRONGTYPE if it holds another type. ``read`` is for
+    read commands and counts a keyspace hit or miss (``lookup_read``);
+    ``for_write`` does not (``lookup``).
+
+    Made per type rather than one function taking the class: they run in
+    every command of the type, and a closure costs what a plain function
+    does. (Strings have their own: two classes, and reads convert.)
+    """
+    def read(ks, key):
+        value = ks.lookup_read(key)
+        if value is None or value.__class__ is cls:
+            return value
+        raise wrong_type()
+
+    def for_write(ks, key):
+        value = ks.lookup(key)
+        if value is None or value.__class__ is cls:
+            return value
+        raise wrong_type()
+
+    return read, for_write

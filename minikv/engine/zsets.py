@@ -88,7 +88,7 @@ from minikv.engine.glob import glob_match
 from minikv.engine.notify import GENERIC, ZSET, emit
 from minikv.engine.numbers import INT64_MAX, parse_int
 from minikv.engine.scan import element_scan_options, parse_cursor
-from minikv.engine.values import Set, ZSet, wrong_type
+from minikv.engine.values import Set, ZSet, typed_lookups, wrong_type
 
 _LONG_MAX = INT64_MAX
 _INF = math.inf
@@ -240,20 +240,9 @@ class LexRange:
 
 
 # -- lookups -----------------------------------------------------------------
-def read_zset(ks, key):
-    """The sorted set at ``key`` for a read (counts a hit or miss); None if
-    missing; WRONGTYPE for another type."""
-    value = ks.lookup_read(key)
-    if value is None or value.__class__ is ZSet:
-        return value
-    raise wrong_type()
-
-
-def zset_for_write(ks, key):
-    value = ks.lookup(key)
-    if value is None or value.__class__ is ZSet:
-        return value
-    raise wrong_type()
+# The sorted set at a key, None if missing, WRONGTYPE for another type: for a
+# read command (counts a hit or miss), for a write.
+read_zset, zset_for_write = typed_lookups(ZSet)
 
 
 # -- changes, with Redis's encoding rules ------------------------------------

@@ -31,11 +31,11 @@ a worker thread (``asyncio.to_thread``), which needs an asyncio event loop.
 A ``redis.asyncio`` client's connections belong to the event loop that
 opened them: share one between the app and other code only on one loop.
 """
-import asyncio
 import inspect
 import math
 
 from minikv.patterns._atomic import is_embedded
+from minikv.patterns._io import call_sync
 
 __all__ = ["ASGIRateLimitMiddleware", "WSGIRateLimitMiddleware", "rate_limit_headers"]
 
@@ -89,10 +89,8 @@ class ASGIRateLimitMiddleware:
         cost = 1 if self.cost is None else self.cost(scope)
         if self._awaited:
             result = await self.limiter.hit(name, cost)
-        elif self._inline:
-            result = self.limiter.hit(name, cost)
         else:
-            result = await asyncio.to_thread(self.limiter.hit, name, cost)
+            result = await call_sync(self._inline, self.limiter.hit, name, cost)
         headers = [(field.lower().encode(), value.encode())
                    for field, value in rate_limit_headers(result)]
         if not result.allowed:

@@ -44,11 +44,10 @@ is awaitable: over a sync store nothing in them suspends, so ``load`` and
 ``save`` run them inline (``run_inline``, patterns/_io.py); over an async
 store ``aload`` and ``asave`` await them.
 """
-import asyncio
 import inspect
 
 from minikv.patterns._atomic import is_embedded
-from minikv.patterns._io import run_inline
+from minikv.patterns._io import call_sync, run_inline
 from minikv.patterns.sessions import AsyncSessionStore, SessionStore, encode_value, valid_sid
 
 __all__ = ["Session", "SessionCookie", "ASGISessionMiddleware", "WSGISessionMiddleware"]
@@ -237,17 +236,13 @@ class ASGISessionMiddleware:
         cookies = self.cookies
         if cookies.asynchronous:
             return await cookies.aload(cookie_header)
-        if cookies.embedded:
-            return cookies.load(cookie_header)
-        return await asyncio.to_thread(cookies.load, cookie_header)
+        return await call_sync(cookies.embedded, cookies.load, cookie_header)
 
     async def _save(self, session):
         cookies = self.cookies
         if cookies.asynchronous:
             return await cookies.asave(session)
-        if cookies.embedded:
-            return cookies.save(session)
-        return await asyncio.to_thread(cookies.save, session)
+        return await call_sync(cookies.embedded, cookies.save, session)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":

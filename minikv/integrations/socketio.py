@@ -80,8 +80,8 @@ from socketio.packet import Packet
 from socketio.pubsub_manager import PubSubManager
 
 from minikv.patterns._atomic import is_embedded
-from minikv.patterns.broadcast import (DEFAULT_MAX_BUFFER, JOIN_TIMEOUT, AsyncBroadcast,
-                                       Broadcast, is_asyncio_client)
+from minikv.patterns._io import call_sync, is_async_client, new_embedded_client
+from minikv.patterns.broadcast import DEFAULT_MAX_BUFFER, JOIN_TIMEOUT, AsyncBroadcast, Broadcast
 
 __all__ = ["MinikvManager", "AsyncMinikvManager"]
 
@@ -123,14 +123,8 @@ class _BroadcastTransport:
     """What both managers share: the Broadcast, the subscription, closing."""
 
     def _setup(self, client, max_buffer):
-        if client is None:
-            from minikv.client import Redis
-
-            client = Redis()
-            self._owns_client = True
-        else:
-            self._owns_client = False
-        self.client = client
+        self._owns_client = client is None
+        self.client = new_embedded_client(False) if client is None else client
         self.max_buffer = max_buffer
         self._broadcast_class = Broadcast
         self._broadcast = None
@@ -180,14 +174,33 @@ class _BroadcastTransport:
                 return True
         return False
 
-    def _log_lost(self, error):
-        self._get_logger().error(
-            "%s manager: subscription to %r lost, messages may be missing: %s",
-            self.name, self.channel, error)
+    def _lost(self, error):
+        """The current subscription failed (overflow, lost connection): an
+        error unless the manager is closing (closing ends it too)."""
+        if not self._closed.is_set():
+            self._get_logger().error(
+                "%s manager: subscription to %r lost, messages may be missing: %s",
+                self.name, self.channel, error)
 
-    def _log_retry(self, error, delay):
+    def _stop_if_closed(self):
+        """The listener's iteration ended: a closed manager stops listening."""
+        if self._closed.is_set():
+            raise _ManagerClosed
+
+    def _retry_delay(self, error, delay):
+        """The wait before the next attempt to subscribe again, after
+        ``error`` ended the last one that waited ``delay`` (logged)."""
+        delay = min(max(RETRY_FIRST_DELAY, delay * 2), RETRY_MAX_DELAY)
         self._get_logger().error("%s manager: cannot subscribe to %r (%s); retrying in %s s",
                                  self.name, self.channel, error, delay)
+        return delay
+
+    def _install_again(self, subscription):
+        """``_install`` for a replacement subscription (logged when installed)."""
+        if not self._install(subscription):
+            return False
+        self._get_logger().info("%s manager: subscribed to %r again", self.name, self.channel)
+        return True
 
     def _close_transport(self):
         self._closed.set()
@@ -232,10 +245,8 @@ class MinikvManager(_BroadcastTransport, PubSubManager):
                     for message in subscription:
                         yield message.data
             except Exception as exc:  # overflow, lost connection
-                if not self._closed.is_set():
-                    self._log_lost(exc)
-            if self._closed.is_set():
-                raise _ManagerClosed
+                self._lost(exc)
+            self._stop_if_closed()
             self._resubscribe()
 
     def _resubscribe(self):
@@ -244,13 +255,9 @@ class MinikvManager(_BroadcastTransport, PubSubManager):
             try:
                 subscription = self._subscribe()
             except Exception as exc:
-                delay = min(max(RETRY_FIRST_DELAY, delay * 2), RETRY_MAX_DELAY)
-                self._log_retry(exc, delay)
+                delay = self._retry_delay(exc, delay)
                 continue
-            if self._install(subscription):
-                self._get_logger().info("%s manager: subscribed to %r again",
-                                        self.name, self.channel)
-            else:
+            if not self._install_again(subscription):
                 subscription.close()
             return
 
@@ -288,7 +295,7 @@ class AsyncMinikvManager(_BroadcastTransport, AsyncPubSubManager):
         super().__init__(channel=channel, write_only=write_only, logger=logger, json=json)
         self._setup(client, max_buffer)
         self._embedded = is_embedded(self.client)
-        self.asyncio_client = is_asyncio_client(self.client)
+        self.asyncio_client = is_async_client(self.client)
         if self.asyncio_client:
             self._broadcast_class = AsyncBroadcast
         # Asyncio client: set once the listener's first subscription attempt
@@ -314,16 +321,12 @@ class AsyncMinikvManager(_BroadcastTransport, AsyncPubSubManager):
         message = _pack_binary_callback(data)
         if self.asyncio_client:
             return await self.broadcast.publish(self.channel, message)
-        if self._embedded:
-            return self.broadcast.publish(self.channel, message)
-        return await asyncio.to_thread(self.broadcast.publish, self.channel, message)
+        return await call_sync(self._embedded, self.broadcast.publish, self.channel, message)
 
     async def _subscribe_async(self):
         if self.asyncio_client:
             return await self.broadcast.subscribe(self.channel, max_buffer=self.max_buffer)
-        if self._embedded:
-            return self._subscribe()
-        return await asyncio.to_thread(self._subscribe)
+        return await call_sync(self._embedded, self._subscribe)
 
     async def _subscribe_first_async(self):
         """The asyncio client's first subscription, made by the listener."""
@@ -347,10 +350,8 @@ class AsyncMinikvManager(_BroadcastTransport, AsyncPubSubManager):
                     async for message in subscription:
                         yield message.data
             except Exception as exc:  # overflow, lost connection
-                if not self._closed.is_set():
-                    self._log_lost(exc)
-            if self._closed.is_set():
-                raise _ManagerClosed
+                self._lost(exc)
+            self._stop_if_closed()
             await self._resubscribe()
 
     async def _resubscribe(self):
@@ -363,13 +364,9 @@ class AsyncMinikvManager(_BroadcastTransport, AsyncPubSubManager):
             try:
                 subscription = await self._subscribe_async()
             except Exception as exc:
-                delay = min(max(RETRY_FIRST_DELAY, delay * 2), RETRY_MAX_DELAY)
-                self._log_retry(exc, delay)
+                delay = self._retry_delay(exc, delay)
                 continue
-            if self._install(subscription):
-                self._get_logger().info("%s manager: subscribed to %r again",
-                                        self.name, self.channel)
-            else:
+            if not self._install_again(subscription):
                 await subscription.aclose()
             return
 

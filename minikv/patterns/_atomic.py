@@ -20,10 +20,36 @@ decodes one shape.
 asyncio clients: ``minikv.asyncio.Redis`` runs the native function inline
 (it never waits, so there is nothing to hand to a thread), and
 ``redis.asyncio.Redis`` runs the script with redis-py's ``AsyncScript``.
+
+Helpers several patterns' steps share are here too, each a Lua function to
+prepend to a script and its native twin: ``now_ms()`` (the server's clock;
+natively ``context.now_ms``) and ``keep_alive``.
 """
 from minikv.client import Redis as EmbeddedRedis
 
-__all__ = ["AtomicStep", "is_embedded", "is_embedded_async"]
+__all__ = ["AtomicStep", "LUA_KEEP_ALIVE", "LUA_NOW_MS", "is_embedded", "is_embedded_async",
+           "keep_alive"]
+
+LUA_NOW_MS = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+LUA_KEEP_ALIVE = """
+-- a key lives at least ms more (a key with no TTL gets one)
+local function keep_alive(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+end
+"""
+
+
+def keep_alive(call, key, ms):
+    """LUA_KEEP_ALIVE's ``keep_alive`` in a native step (``call``: its
+    ``context.call``): ``key`` lives at least ``ms`` more."""
+    if call("PTTL", key) < ms:
+        call("PEXPIRE", key, ms)
 
 
 def is_embedded(client):

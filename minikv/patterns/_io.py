@@ -31,14 +31,20 @@ Three adapters:
   ``redis.asyncio.Redis``): everything is awaited; blocking commands wait
   on the loop (minikv.asyncio never blocks it; redis.asyncio awaits the
   socket). ``fn`` may be a plain function or return an awaitable.
+
+Also here, for every pattern and integration: which kind a client is
+(``is_async_client``, ``check_client_kind``), the private client a pattern
+makes when given none (``new_embedded_client``), and how a coroutine calls
+a sync client's operation (``call_sync``: inline when embedded, in a worker
+thread otherwise).
 """
 import asyncio
 import functools
 import inspect
 import threading
 
-__all__ = ["AsyncIO", "BlockingIO", "ThreadedWaitIO", "check_client_kind", "is_async_client",
-           "run_inline"]
+__all__ = ["AsyncIO", "BlockingIO", "ThreadedWaitIO", "call_sync", "check_client_kind",
+           "is_async_client", "new_embedded_client", "run_inline"]
 
 
 def is_async_client(client):
@@ -53,6 +59,29 @@ def check_client_kind(client, asynchronous, owner, twin):
     if is_async_client(client) != asynchronous:
         kind = "an asyncio" if asynchronous else "a sync"
         raise TypeError(f"{owner} needs {kind} client; use {twin} with {client!r}")
+
+
+def new_embedded_client(asynchronous, **options):
+    """The private client of a pattern made without one: a new
+    ``minikv.asyncio.Redis(**options)`` when ``asynchronous``, else a new
+    ``minikv.Redis(**options)`` (each on a store of its own). Imported
+    here, when needed: only async users load ``minikv.asyncio``."""
+    if asynchronous:
+        from minikv.asyncio import Redis
+    else:
+        from minikv.client import Redis
+    return Redis(**options)
+
+
+async def call_sync(embedded, fn, *args):
+    """``fn(*args)`` — an operation of a sync client (``embedded``: a minikv
+    one) — from a coroutine, without holding up the event loop: inline on
+    minikv (microseconds under the store lock, nothing to wait for), in a
+    worker thread (``asyncio.to_thread``) on a real Redis, so the loop goes
+    on during the round trip."""
+    if embedded:
+        return fn(*args)
+    return await asyncio.to_thread(fn, *args)
 
 
 def run_inline(flow):

@@ -120,6 +120,7 @@ from collections import deque
 from typing import Any, NamedTuple, Optional
 
 from minikv.patterns._atomic import is_embedded
+from minikv.patterns._io import call_sync, is_async_client, new_embedded_client
 
 __all__ = ["Broadcast", "Message", "Subscription", "AsyncBroadcast", "AsyncSubscription",
            "SubscriptionOverflowError", "OVERFLOW_POLICIES"]
@@ -156,23 +157,21 @@ def _name(raw):
     return raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else raw
 
 
-def is_asyncio_client(client):
-    """True for ``minikv.asyncio.Redis``, ``redis.asyncio.Redis`` and their
-    kin: clients whose commands are coroutines."""
-    return inspect.iscoroutinefunction(getattr(client, "execute_command", None))
-
-
 def _wake_future(future):
     if not future.done():
         future.set_result(None)
 
 
 class _Hub:
-    """What ``Broadcast`` and ``AsyncBroadcast`` share: the client check, the
-    JSON module, the wire format, the subscriptions made."""
+    """What ``Broadcast`` and ``AsyncBroadcast`` share: the client (a private
+    embedded one when given none) and its check, the JSON module, the wire
+    format, the subscriptions made."""
 
     def _setup(self, client, json, asyncio_client):
-        if is_asyncio_client(client) != asyncio_client:
+        self._owns_client = client is None
+        if client is None:
+            client = new_embedded_client(asyncio_client)
+        elif is_async_client(client) != asyncio_client:
             kind, other = ("a sync", "Broadcast") if asyncio_client \
                 else ("an asyncio", "AsyncBroadcast")
             raise TypeError(f"{type(self).__name__} got {kind} client ({type(client).__name__}); "
@@ -240,13 +239,6 @@ class Broadcast(_Hub):
     """
 
     def __init__(self, client=None, *, json=None):
-        if client is None:
-            from minikv.client import Redis
-
-            client = Redis()
-            self._owns_client = True
-        else:
-            self._owns_client = False
         self._setup(client, json, asyncio_client=False)
         self._lock = threading.Lock()
 
@@ -320,13 +312,6 @@ class AsyncBroadcast(_Hub):
     """
 
     def __init__(self, client=None, *, json=None):
-        if client is None:
-            from minikv.asyncio import Redis
-
-            client = Redis()
-            self._owns_client = True
-        else:
-            self._owns_client = False
         self._setup(client, json, asyncio_client=True)
 
     async def publish(self, channel, message):
@@ -726,10 +711,7 @@ class Subscription(_SubscriptionCore):
 
     async def aclose(self):
         """``close()`` without blocking the event loop on a network round trip."""
-        if is_embedded(self._broadcast.client):
-            self.close()  # in-process: microseconds
-        else:
-            await asyncio.to_thread(self.close)
+        await call_sync(is_embedded(self._broadcast.client), self.close)
 
     def __enter__(self):
         return self

@@ -96,7 +96,7 @@ from typing import NamedTuple
 
 from minikv.patterns._atomic import AtomicStep
 from minikv.patterns._io import (AsyncIO, BlockingIO, ThreadedWaitIO, check_client_kind,
-                                run_inline)
+                                new_embedded_client, run_inline)
 
 __all__ = ["AsyncCache", "Cache", "CacheInfo", "CacheStats", "JsonSerializer",
            "PickleSerializer"]
@@ -614,10 +614,10 @@ class _CacheCore:
         self._random = _random.random if random is None else random
         if client is None:
             if max_bytes is None:
-                client = self._new_client()
+                client = new_embedded_client(self._async_client)
             else:
-                client = self._new_client(maxmemory=max_bytes,
-                                          maxmemory_policy=f"allkeys-{eviction}")
+                client = new_embedded_client(self._async_client, maxmemory=max_bytes,
+                                             maxmemory_policy=f"allkeys-{eviction}")
             self._owns_client = True
         else:
             if max_bytes is not None:
@@ -932,11 +932,6 @@ class Cache(_CacheCore):
         self._loop_io = ThreadedWaitIO(client)  # for cached coroutine functions
         self._client_get = client.get
 
-    @staticmethod
-    def _new_client(**options):
-        import minikv
-        return minikv.Redis(**options)
-
     def close(self):
         """Close the client if the cache created it."""
         if self._owns_client:
@@ -1138,11 +1133,6 @@ class AsyncCache(_CacheCore):
 
     def _bind(self, client):
         self._io = AsyncIO(client)
-
-    @staticmethod
-    def _new_client(**options):
-        import minikv.asyncio
-        return minikv.asyncio.Redis(**options)
 
     async def close(self):
         """Close the client if the cache created it."""

@@ -93,6 +93,7 @@ from minikv.engine.hashes import read_hash, set_field
 from minikv.engine.zsets import add_member, read_zset, remove_members
 from minikv.exceptions import ResponseError
 from minikv.patterns._atomic import AtomicStep, is_embedded, is_embedded_async
+from minikv.patterns._io import new_embedded_client
 
 try:
     from redis.exceptions import ResponseError as _RedisResponseError
@@ -715,20 +716,21 @@ _RANGE = AtomicStep(_RANGE_LUA, _range_native)
 _PERCENTILE = AtomicStep(_PERCENTILE_LUA, _percentile_native)
 
 
-def _step_error(board, exc):
-    """The ValueError for a write a step refused (``LEADERBOARD <why>``), or
-    None for any other error reply."""
+def _raise_refusal(board, exc):
+    """Raise the ValueError for a write a step refused (``LEADERBOARD
+    <why>``) in place of the error reply ``exc``; return for any other
+    error reply (the caller re-raises it)."""
     words = str(exc).split()
     if len(words) < 2 or words[0] != "LEADERBOARD":
-        return None
+        return
     if words[1] == "order":
         stored = "high" if words[2] == "desc" else "low"
-        return ValueError(f"board {board.name!r} ranks {stored} scores first; this "
-                          f"{type(board).__name__} has reverse={board.reverse}")
+        raise ValueError(f"board {board.name!r} ranks {stored} scores first; this "
+                         f"{type(board).__name__} has reverse={board.reverse}") from None
     if words[1] == "arrivals":
-        return ValueError(f"board {board.name!r} has used all {ARRIVALS - 1} arrivals "
-                          "its tie order can represent")
-    return ValueError("the score would overflow a double")
+        raise ValueError(f"board {board.name!r} has used all {ARRIVALS - 1} arrivals "
+                         "its tie order can represent") from None
+    raise ValueError("the score would overflow a double") from None
 
 
 def _when_ms(when):
@@ -1065,9 +1067,7 @@ class Leaderboard(_Board):
 
     def __init__(self, client=None, name="leaderboard", *, reverse=True, ranking="standard"):
         if client is None:
-            from minikv.client import Redis
-
-            client = Redis()
+            client = new_embedded_client(False)
         super().__init__(client, name, reverse, ranking)
         self.member_data = MemberData(self)
         self._embedded = is_embedded(client)
@@ -1076,10 +1076,8 @@ class Leaderboard(_Board):
         try:
             return step(self.client, keys, args)
         except (ResponseError, _RedisResponseError) as exc:
-            refused = _step_error(self, exc)
-            if refused is None:
-                raise
-            raise refused from None
+            _raise_refusal(self, exc)
+            raise
 
     # -- writes -----------------------------------------------------------------
     def add(self, member, score):
@@ -1216,9 +1214,7 @@ class AsyncLeaderboard(_Board):
 
     def __init__(self, client=None, name="leaderboard", *, reverse=True, ranking="standard"):
         if client is None:
-            from minikv.asyncio import Redis
-
-            client = Redis()
+            client = new_embedded_client(True)
         super().__init__(client, name, reverse, ranking)
         self.member_data = AsyncMemberData(self)
         self._embedded = is_embedded_async(client)
@@ -1227,10 +1223,8 @@ class AsyncLeaderboard(_Board):
         try:
             return await step.run_async(self.client, keys, args)
         except (ResponseError, _RedisResponseError) as exc:
-            refused = _step_error(self, exc)
-            if refused is None:
-                raise
-            raise refused from None
+            _raise_refusal(self, exc)
+            raise
 
     # -- writes (see Leaderboard for each method's contract) --------------------------
     async def add(self, member, score):

@@ -124,7 +124,8 @@ from types import SimpleNamespace
 from minikv.engine.strings import get_string
 from minikv.engine.zsets import rank_range, read_zset
 from minikv.exceptions import LockError, LockNotOwnedError
-from minikv.patterns._atomic import AtomicStep
+from minikv.patterns._atomic import LUA_KEEP_ALIVE, LUA_NOW_MS, AtomicStep, keep_alive
+from minikv.patterns._io import new_embedded_client
 
 __all__ = ["AsyncLock", "AsyncSemaphore", "Lock", "Semaphore"]
 
@@ -134,15 +135,7 @@ logger = logging.getLogger(__name__)
 # step's cost stays bounded after a crowd of waiters died at once.
 PRUNE_BATCH = 100
 
-_LUA_COMMON = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
--- a key lives at least ms more (a fresh key, with no TTL, gets one)
-local function keep_alive(key, ms)
-  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
-end
+_LUA_COMMON = LUA_NOW_MS + LUA_KEEP_ALIVE + """
 -- deadline of a wait: ARGV says how long (ms, -1 forever) on the first try,
 -- and carries the deadline itself (0 = not yet known) afterwards
 local function wait_deadline(now, blocking, deadline)
@@ -175,11 +168,6 @@ def _wait_ms(now, deadline, lease, until_free):
     if until_free is not None and until_free < wait:
         wait = until_free
     return wait
-
-
-def _keep_alive(call, key, ms):
-    if call("PTTL", key) < ms:
-        call("PEXPIRE", key, ms)
 
 
 # ---------------------------------------------------------------------------
@@ -366,14 +354,14 @@ def _acquire_native(context, keys, args):
         _leave_lock(call, ks, keys, waiter, lease)
         return [0, 0, deadline]
     call("ZADD", waiters, now + lease, waiter)
-    _keep_alive(call, waiters, lease)
+    keep_alive(call, waiters, lease)
     if fair:
         if call("ZSCORE", queue, waiter) is None:
             last = call("ZRANGE", queue, -1, -1, "WITHSCORES")
             call("ZADD", queue, int(float(last[1])) + 1 if last else 0, waiter)
             if head is None:
                 head = waiter
-        _keep_alive(call, queue, lease)
+        keep_alive(call, queue, lease)
     _wake_lock(call, ks, keys, lease)
     until_free = None
     if not fair or head == waiter:
@@ -481,9 +469,9 @@ def _reacquire_native(context, keys, args):
 
 # RENEW (auto_renew): KEYS = lock; ARGV = token, ms. Like REACQUIRE, but it
 # never shortens a TTL that ``extend`` made longer.
-_RENEW_LUA = """
+_RENEW_LUA = LUA_KEEP_ALIVE + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+keep_alive(KEYS[1], tonumber(ARGV[2]))
 return 1
 """
 
@@ -493,8 +481,7 @@ def _renew_native(context, keys, args):
     call = context.call
     if call("GET", keys[0]) != token:
         return 0
-    if call("PTTL", keys[0]) < ms:
-        call("PEXPIRE", keys[0], ms)
+    keep_alive(call, keys[0], ms)
     return 1
 
 
@@ -609,7 +596,7 @@ def _sem_acquire_native(context, keys, args):
     _reclaim(call, present, keys, now)
     if call("ZCARD", holders) < limit:
         call("ZADD", holders, now + timeout, token)
-        _keep_alive(call, holders, timeout)
+        keep_alive(call, holders, timeout)
         if present(waiters):
             call("ZREM", waiters, waiter)
         _trim_tokens(call, present, keys, limit)
@@ -619,7 +606,7 @@ def _sem_acquire_native(context, keys, args):
             call("ZREM", waiters, waiter)
         return [0, 0, deadline]
     call("ZADD", waiters, now + lease, waiter)
-    _keep_alive(call, waiters, lease)
+    keep_alive(call, waiters, lease)
     first = call("ZRANGE", holders, 0, 0, "WITHSCORES")
     return [0, _wait_ms(now, deadline, lease, int(float(first[1])) - now + 1), deadline]
 
@@ -707,7 +694,7 @@ def _sem_extend_native(context, keys, args):
     new = now + ms if replace else int(float(expiry)) + ms
     call("ZADD", keys[0], "XX", new, token)
     if new > now:
-        _keep_alive(call, keys[0], new - now)
+        keep_alive(call, keys[0], new - now)
     return 1
 
 
@@ -743,18 +730,6 @@ _SEM_STATE = AtomicStep(_SEM_STATE_LUA, _sem_state_native)
 # ``_LockBase``/``_SemaphoreBase`` classes; ``Lock``/``Semaphore`` and
 # ``AsyncLock``/``AsyncSemaphore`` only run the steps and wait, with a call
 # or with an await.
-
-def _new_client():
-    from minikv.client import Redis
-
-    return Redis()
-
-
-def _new_async_client():
-    from minikv.asyncio import Redis  # only async users load it
-
-    return Redis()
-
 
 def _encode(client, value):
     """A key or token as bytes, encoded as the client would send it."""
@@ -1066,17 +1041,18 @@ async def _renew_in_task(lock_ref, client, keys, token, ttl_ms, cap, renewal):
 class _LockBase:
     """What ``Lock`` and ``AsyncLock`` share: the constructor (see
     ``Lock``), the keys, this holder's state, the steps' arguments and the
-    errors. No I/O here. A subclass names its default client, its local
-    hold (per thread or per task) and its auto_renew runner."""
+    errors. No I/O here. A subclass says whether it is the asyncio kind
+    (its default client), its local hold (per thread or per task) and its
+    auto_renew runner."""
 
-    _default_client = None
+    _async_client = None
     _local_hold = None
     _renewal = None
 
     def __init__(self, redis, name, timeout=None, sleep=0.1, blocking=True,
                  blocking_timeout=None, thread_local=True, raise_on_release_error=True, *,
                  fair=False, auto_renew=False, max_renewals=100, wait_lease=5.0):
-        self.redis = self._default_client() if redis is None else redis
+        self.redis = new_embedded_client(self._async_client) if redis is None else redis
         self.name = name
         self.timeout = timeout
         self.sleep = sleep
@@ -1235,7 +1211,7 @@ class Lock(_LockBase):
     >>> other.release()
     """
 
-    _default_client = staticmethod(_new_client)
+    _async_client = False
     _local_hold = _ThreadHold
     _renewal = _ThreadRenewal
 
@@ -1338,7 +1314,7 @@ class AsyncLock(_LockBase):
     True False
     """
 
-    _default_client = staticmethod(_new_async_client)
+    _async_client = True
     _local_hold = _TaskHold
     _renewal = _TaskRenewal
 
@@ -1404,14 +1380,14 @@ class AsyncLock(_LockBase):
 class _SemaphoreBase:
     """What ``Semaphore`` and ``AsyncSemaphore`` share (as ``_LockBase``)."""
 
-    _default_client = None
+    _async_client = None
     _local_hold = None
 
     def __init__(self, client, name, limit, timeout, *, blocking=True, blocking_timeout=None,
                  thread_local=True, wait_lease=5.0):
         if limit.__class__ is bool or not isinstance(limit, int) or limit < 1:
             raise ValueError(f"limit must be a positive int, got {limit!r}")
-        self.client = self._default_client() if client is None else client
+        self.client = new_embedded_client(self._async_client) if client is None else client
         self.name = name
         self.limit = limit
         self.timeout = timeout
@@ -1495,7 +1471,7 @@ class Semaphore(_SemaphoreBase):
     (None, 0)
     """
 
-    _default_client = staticmethod(_new_client)
+    _async_client = False
     _local_hold = _ThreadHold
 
     def __enter__(self):
@@ -1568,7 +1544,7 @@ class AsyncSemaphore(_SemaphoreBase):
     2 0
     """
 
-    _default_client = staticmethod(_new_async_client)
+    _async_client = True
     _local_hold = _TaskHold
 
     async def __aenter__(self):

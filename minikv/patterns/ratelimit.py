@@ -144,6 +144,7 @@ from minikv.engine.errors import CommandError
 from minikv.engine.strings import get_string, set_string_with_expiry
 from minikv.exceptions import error_from_reply
 from minikv.patterns._atomic import AtomicStep, is_embedded, is_embedded_async
+from minikv.patterns._io import new_embedded_client
 
 __all__ = ["RateLimiter", "RateLimitResult", "CompositeLimiter", "AsyncRateLimiter",
            "AsyncCompositeLimiter", "ALGORITHMS"]
@@ -642,8 +643,10 @@ def _check_refund(cost):
 # ---------------------------------------------------------------------------
 class _Limiter:
     """Settings, keys and step arguments of one limiter (see RateLimiter).
-    A subclass's ``_default_client()`` makes the client of a limiter made
-    without one (after the settings are checked)."""
+    A limiter made without a client gets a new embedded one (after the
+    settings are checked), of the kind a subclass's ``_async_client`` says."""
+
+    _async_client = False
 
     def __init__(self, client, limit, period, algorithm, prefix):
         if limit.__class__ is not int or limit < 1:
@@ -658,7 +661,7 @@ class _Limiter:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}, "
                              f"not {algorithm!r}")
-        self.client = self._default_client() if client is None else client
+        self.client = new_embedded_client(self._async_client) if client is None else client
         self.limit = limit
         self.period = period_ms / 1000
         self.algorithm = algorithm
@@ -755,11 +758,6 @@ class RateLimiter(_Limiter):
     >>> limiter.peek("bob").remaining
     3
     """
-
-    @staticmethod
-    def _default_client():
-        from minikv import Redis
-        return Redis()
 
     def __init__(self, client=None, *, limit, period, algorithm="sliding_window",
                  prefix="ratelimit:"):
@@ -910,10 +908,7 @@ class AsyncRateLimiter(_Limiter):
     RateLimitResult(allowed=True, limit=2, remaining=0, reset_after=1.0, retry_after=0.0)
     """
 
-    @staticmethod
-    def _default_client():
-        from minikv.asyncio import Redis
-        return Redis()
+    _async_client = True
 
     def __init__(self, client=None, *, limit, period, algorithm="sliding_window",
                  prefix="ratelimit:"):

@@ -66,8 +66,8 @@ import re
 import secrets
 from collections.abc import Mapping
 
-from minikv.patterns._atomic import AtomicStep
-from minikv.patterns._io import check_client_kind
+from minikv.patterns._atomic import LUA_KEEP_ALIVE, LUA_NOW_MS, AtomicStep, keep_alive
+from minikv.patterns._io import check_client_kind, new_embedded_client
 
 __all__ = ["AsyncSessionStore", "SessionStore", "encode_value", "valid_sid"]
 
@@ -143,11 +143,9 @@ def _field_args(fields):
 # prunes them all.
 PRUNE_SAMPLE = 8
 
-_LUA_HELPERS = """
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+# keep_alive(user set, life): a user's set lives at least as long as each
+# of its sessions.
+_LUA_HELPERS = LUA_NOW_MS + LUA_KEEP_ALIVE + """
 -- ms the session may still live: ttl, capped by its absolute deadline
 local function lifetime(created, now)
   local life = tonumber(ARGV[1])
@@ -158,10 +156,6 @@ local function lifetime(created, now)
   end
   return life
 end
--- keep a user's set alive at least as long as one of its sessions
-local function extend_index(index, life)
-  if redis.call('PTTL', index) < life then redis.call('PEXPIRE', index, life) end
-end
 -- the sliding refresh of an existing session; false if it is over (deleted)
 local function refresh(key, created, user)
   local life = lifetime(created, now_ms())
@@ -170,7 +164,7 @@ local function refresh(key, created, user)
     return false
   end
   redis.call('PEXPIRE', key, life)
-  if user then extend_index(ARGV[4] .. 'user:' .. user, life) end
+  if user then keep_alive(ARGV[4] .. 'user:' .. user, life) end
   return true
 end
 """
@@ -186,11 +180,6 @@ def _lifetime(context, created, args):
     return life
 
 
-def _extend_index(context, index, life):
-    if context.call("PTTL", index) < life:
-        context.call("PEXPIRE", index, life)
-
-
 def _refresh(context, key, created, user, args):
     life = _lifetime(context, created, args)
     if life <= 0:
@@ -198,7 +187,7 @@ def _refresh(context, key, created, user, args):
         return False
     context.call("PEXPIRE", key, life)
     if user is not None:
-        _extend_index(context, args[3] + _USER_INDEX + _text(user), life)
+        keep_alive(context.call, args[3] + _USER_INDEX + _text(user), life)
     return True
 
 
@@ -222,7 +211,7 @@ if KEYS[2] then
     if redis.call('EXISTS', ARGV[4] .. other) == 0 then redis.call('SREM', index, other) end
   end
   redis.call('SADD', index, ARGV[5])
-  extend_index(index, life)
+  keep_alive(index, life)
 end
 return 1
 """
@@ -245,7 +234,7 @@ def _create_native(context, keys, args):
             if not context.call("EXISTS", prefix + _text(other)):
                 context.call("SREM", index, other)
         context.call("SADD", index, args[4])
-        _extend_index(context, index, life)
+        keep_alive(context.call, index, life)
     return 1
 
 
@@ -456,7 +445,7 @@ class _SessionStoreCore:
     def __init__(self, client=None, *, prefix="session:", ttl=1800, sliding=True,
                  absolute_ttl=None):
         if client is None:
-            client = self._new_client()
+            client = new_embedded_client(self._async_client)
         else:
             check_client_kind(client, self._async_client, type(self).__name__,
                               "SessionStore" if self._async_client else "AsyncSessionStore")
@@ -548,11 +537,6 @@ class SessionStore(_SessionStoreCore):
     """
 
     _async_client = False
-
-    @staticmethod
-    def _new_client():
-        from minikv.client import Redis
-        return Redis()
 
     def create(self, data=None, user_id=None):
         """A new session holding ``data``, linked to ``user_id`` if given;
@@ -647,11 +631,6 @@ class AsyncSessionStore(_SessionStoreCore):
     """
 
     _async_client = True
-
-    @staticmethod
-    def _new_client():
-        from minikv.asyncio import Redis
-        return Redis()
 
     async def create(self, data=None, user_id=None):
         """As ``SessionStore.create``."""
