@@ -1,7 +1,10 @@
-"""Helpers shared by the asyncio client's tests (fixtures: asyncio_fixtures.py)."""
+"""Helpers shared by the asyncio tests (the client's fixtures: asyncio_fixtures.py)."""
 import asyncio
+import doctest
+import functools
 import threading
 
+import pytest
 import redis
 
 import minikv
@@ -37,6 +40,26 @@ async def wait_blocked(client, count):
         await asyncio.sleep(0.002)
 
 
+def bounded(seconds=3 * WAIT_SECONDS):
+    """``@bounded()``: an asyncio test that a bug fails after ``seconds``
+    instead of hanging."""
+    def decorate(test):
+        @functools.wraps(test)
+        async def run(*args, **kwargs):
+            return await asyncio.wait_for(test(*args, **kwargs), seconds)
+        return pytest.mark.asyncio(run)
+    return decorate
+
+
+async def wait_until(predicate, what):
+    """Yield to the loop (test side only) until ``predicate()`` holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_SECONDS
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.002)
+
+
 async def settle(task):
     """Await a cancelled task; True if it ended cancelled."""
     try:
@@ -44,6 +67,16 @@ async def settle(task):
     except asyncio.CancelledError:
         return True
     return False
+
+
+def class_doctests(module, *classes):
+    """Run the examples in the docstrings of ``classes`` (and their methods)
+    with ``module``'s globals; doctest's ``(failed, attempted)`` counts."""
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for cls in classes:
+        for test in finder.find(cls, cls.__name__, globs=vars(module)):
+            runner.run(test)
+    return runner.summarize(verbose=False)
 
 
 class LoopThread(threading.Thread):

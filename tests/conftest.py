@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import minikv
+from helpers import blocking_calls
 
 settings.register_profile("dev", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -143,3 +144,11 @@ def mr(clock):
     client = minikv.Redis(clock=clock)
     yield client
     client.close()
+
+
+@pytest.fixture
+def block(r):
+    """``block("blpop", "k", 0)``: that call on a new client of ``r``'s
+    server or store, returned (a started helpers.Call) once it is blocked."""
+    with blocking_calls(r) as start:
+        yield start

@@ -19,7 +19,7 @@ import threading
 
 import pytest
 from asyncio_support import blocked_count, is_minikv, settle, sync_twin, wait_blocked
-from helpers import raises
+from helpers import Call, raises
 from redis.exceptions import ResponseError
 
 import minikv
@@ -37,6 +37,16 @@ async def start_blocked(client, observer, method, *args, **kwargs):
     task = asyncio.create_task(getattr(client, method)(*args, **kwargs))
     await wait_blocked(observer, already + 1)
     return task
+
+
+async def start_blocked_thread(client, key):
+    """BLPOP ``key`` on a plain minikv client of ``client``'s store, in a
+    thread of its own (a started helpers.Call); return once it is blocked."""
+    already = await blocked_count(client)
+    call = Call(minikv.Redis(store=client.store).blpop, key, 0)
+    call.start()
+    await wait_blocked(client, already + 1)
+    return call
 
 
 # -- every blocking command, served by another connection ---------------------------
@@ -190,17 +200,12 @@ async def test_threads_and_coroutines_are_served_in_the_order_they_blocked():
     client = minikv.asyncio.Redis()
     sync = minikv.Redis(store=client.store)
     first = await start_blocked(client, client, "blpop", "k", 0)
-    results = []
-    thread = threading.Thread(target=lambda: results.append(
-        minikv.Redis(store=client.store).blpop("k", 0)))
-    thread.start()
-    await wait_blocked(client, 2)
+    thread = await start_blocked_thread(client, "k")
     third = await start_blocked(client, client, "blpop", "k", 0)
     sync.rpush("k", "1", "2", "3")
     assert await asyncio.wait_for(first, 10) == (b"k", b"1")
     assert await asyncio.wait_for(third, 10) == (b"k", b"3")
-    thread.join(10)
-    assert results == [(b"k", b"2")]
+    assert thread.outcome() == (b"k", b"2")
 
 
 @pytest.mark.asyncio
@@ -217,6 +222,34 @@ async def test_a_coroutine_is_woken_only_when_served():
     sync.rpush("k", "v")
     assert await asyncio.wait_for(task, 10) == (b"k", b"v")
     assert client.store.blocked.wakeups == 1
+
+
+@pytest.mark.asyncio
+async def test_only_a_wake_up_from_another_thread_is_thread_safe(monkeypatch):
+    # On the waiter's own loop the wake-up is a plain call_soon (the loop is
+    # awake: no self-pipe write); from another thread, call_soon_threadsafe.
+    loop = asyncio.get_running_loop()
+    thread_safe = loop.call_soon_threadsafe
+    wake_ups = []
+
+    def recording(callback, *args, **kwargs):
+        if callback.__module__ == "minikv.asyncio.waiting":
+            wake_ups.append(threading.current_thread())
+        return thread_safe(callback, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", recording)
+    client = minikv.asyncio.Redis()
+    task = await start_blocked(client, client, "blpop", "k", 0)
+    await client.rpush("k", "same loop")
+    assert await asyncio.wait_for(task, 10) == (b"k", b"same loop")
+    assert wake_ups == []
+    task = await start_blocked(client, client, "blpop", "k", 0)
+    pusher = minikv.Redis(store=client.store)
+    thread = threading.Thread(target=pusher.rpush, args=("k", "from a thread"))
+    thread.start()
+    assert await asyncio.wait_for(task, 10) == (b"k", b"from a thread")
+    thread.join(10)
+    assert wake_ups == [thread]
 
 
 @pytest.mark.asyncio
@@ -375,16 +408,11 @@ async def test_what_is_given_back_goes_to_the_next_blocked_client():
     client = minikv.asyncio.Redis()
     sync = minikv.Redis(store=client.store)
     first = await start_blocked(client, client, "blpop", "k", 0)
-    results = []
-    thread = threading.Thread(target=lambda: results.append(
-        minikv.Redis(store=client.store).blpop("k", 0)))
-    thread.start()
-    await wait_blocked(client, 2)
+    thread = await start_blocked_thread(client, "k")
     sync.rpush("k", "only")  # served to the first, a coroutine ...
     first.cancel()  # ... which is cancelled before it wakes up
     assert await settle(first)
-    thread.join(10)
-    assert results == [(b"k", b"only")]
+    assert thread.outcome() == (b"k", b"only")
     assert sync.exists("k") == 0 and len(client.store.blocked) == 0
 
 

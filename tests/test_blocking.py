@@ -4,7 +4,8 @@ The ``r`` tests run on minikv and on the real redis-server: each blocked
 call runs in a thread on a client of its own (another connection to the
 server, or another minikv client on the same store), and the test waits for
 INFO's ``blocked_clients`` to show it blocked before going on, so the order
-in which the clients blocked is known. Timeouts are tested on the manual
+in which the clients blocked is known (the ``block`` fixture of
+conftest.py). Timeouts are tested on the manual
 clock (no waiting at all) and once, briefly, on the system clock. Only the
 test harness polls (for "is it blocked yet"); the implementation never does,
 which ``BlockedClients.wakeups`` lets the last tests check.
@@ -13,40 +14,12 @@ import os
 import time
 
 import pytest
-import redis
-from helpers import Call, blocked_clients, kind, raises, wait_blocked
+from helpers import Call, blocked_clients, raises, wait_blocked
 from redis.exceptions import ResponseError
 
 import minikv
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-@pytest.fixture
-def block(r, request):
-    """``block("blpop", "k", 0)``: run that call on a new client of the same
-    server or store, and return once it is blocked."""
-    clients = []
-
-    def start(method, *args, **kwargs):
-        if kind(r) == "minikv":
-            client = minikv.Redis(store=r.store)
-        else:
-            client = redis.Redis(port=r.connection_pool.connection_kwargs["port"])
-        clients.append(client)
-        already = blocked_clients(r)
-        call = Call(getattr(client, method), *args, **kwargs)
-        call.start()
-        wait_blocked(r, already + 1)
-        return call
-
-    yield start
-    if kind(r) == "redis":  # leave no client blocked on the shared server
-        for info in r.client_list():
-            if "b" in info["flags"]:
-                r.client_unblock(info["id"])
-    for client in clients:
-        client.close()
 
 
 # -- who is served, in which order -------------------------------------------

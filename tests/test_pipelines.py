@@ -10,14 +10,12 @@ import datetime
 import threading
 
 import pytest
-import redis
-from helpers import kind, raises
+from helpers import kind, queued_beside_redis_py, raises
 from redis.exceptions import (
     DataError, ExecAbortError, RedisError, ResponseError, WatchError,
 )
 
 import minikv
-from minikv.client import make_encoder
 from minikv._pyclient import FastPaths
 from minikv.pipeline import Pipeline, RoutedCommands
 
@@ -414,14 +412,7 @@ ROUTED_CALLS = [
 def test_queued_commands_match_redis_py(method, args, kwargs):
     """What a minikv pipeline queues is what redis-py's queues (redis-py's
     Pipeline queues without connecting)."""
-    encode = make_encoder("utf-8", "strict")
-    reference = redis.client.Pipeline(redis.ConnectionPool(), {}, True, None)
-    getattr(reference, method)(*args, **kwargs)
-    pipe = minikv.Redis().pipeline()
-    getattr(pipe, method)(*args, **kwargs)
-    (expected_args, expected_options), = reference.command_stack
-    (queued_args, queued_options), = pipe.command_stack
-    assert [encode(arg) for arg in queued_args] == [encode(arg) for arg in expected_args]
+    queued_options, expected_options = queued_beside_redis_py(method, args, kwargs)
     expected_options.pop("keys", None)
     assert queued_options == expected_options
 

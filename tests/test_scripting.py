@@ -19,7 +19,7 @@ import time
 import weakref
 
 import pytest
-from helpers import kind, raises, snapshot
+from helpers import check_lock_ttl_steps, kind, raises, snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 from redis.exceptions import LockNotOwnedError, NoScriptError, ResponseError
@@ -592,12 +592,7 @@ def test_redis_py_lock_runs_on_scripts(lua, client_factory, monkeypatch):
     lock = r.lock("resource", timeout=10)
     assert lock.acquire(blocking=False) is True
     assert lock.owned() and lock.locked()
-    assert lock.extend(5) is True
-    assert 14000 < r.pttl("resource") <= 15000
-    assert lock.extend(30, replace_ttl=True) is True
-    assert 29000 < r.pttl("resource") <= 30000
-    assert lock.reacquire() is True
-    assert 9000 < r.pttl("resource") <= 10000
+    check_lock_ttl_steps(lock, r)
     rival = redis.lock.Lock(rival_client, "resource", timeout=10)
     assert rival.acquire(blocking=False) is False
     lock.release()

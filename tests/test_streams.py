@@ -5,19 +5,17 @@ every literal below is Redis's answer. Entry IDs are given explicitly
 there (``*`` reads the clock); the ``mr`` tests cover ``*`` on the manual
 clock, and XREAD BLOCK's timeouts without waiting. Blocked calls run in
 threads on clients of their own (tests/helpers.py ``Call``), started once
-the server shows them blocked. The node layout that ``~`` trimming and
-XINFO depend on is also checked side by side with the server, over seeded
-random writes on small nodes.
+the server shows them blocked (the ``block`` fixture of conftest.py). The
+node layout that ``~`` trimming and XINFO depend on is also checked side by
+side with the server, over seeded random writes on small nodes.
 """
 import random
 
 import pytest
-import redis
-from helpers import Call, blocked_clients, kind, raises, wait_blocked
+from helpers import Call, blocked_clients, kind, queued_beside_redis_py, raises, wait_blocked
 from redis.exceptions import DataError, ResponseError, WatchError
 
 import minikv
-from minikv.client import make_encoder
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 INVALID_ID = "Invalid stream ID specified as stream command argument"
@@ -40,33 +38,6 @@ def info(client, key):
     reply = client.xinfo_stream(key)
     return {name: value for name, value in reply.items()
             if name not in ("first-entry", "last-entry")}
-
-
-@pytest.fixture
-def block(r):
-    """``block("xread", {...}, block=0)``: run that call on a new client of
-    the same server or store, and return once it is blocked."""
-    clients = []
-
-    def start(method, *args, **kwargs):
-        if kind(r) == "minikv":
-            client = minikv.Redis(store=r.store)
-        else:
-            client = redis.Redis(port=r.connection_pool.connection_kwargs["port"])
-        clients.append(client)
-        already = blocked_clients(r)
-        call = Call(getattr(client, method), *args, **kwargs)
-        call.start()
-        wait_blocked(r, already + 1)
-        return call
-
-    yield start
-    if kind(r) == "redis":  # leave no client blocked on the shared server
-        for client_info in r.client_list():
-            if "b" in client_info["flags"]:
-                r.client_unblock(client_info["id"])
-    for client in clients:
-        client.close()
 
 
 # -- XADD ----------------------------------------------------------------------------
@@ -964,14 +935,7 @@ STREAM_CALLS = [
 @pytest.mark.parametrize("method, args, kwargs", STREAM_CALLS,
                          ids=[f"{call[0]}-{i}" for i, call in enumerate(STREAM_CALLS)])
 def test_stream_methods_send_what_redis_py_sends(method, args, kwargs):
-    encode = make_encoder("utf-8", "strict")
-    reference = redis.client.Pipeline(redis.ConnectionPool(), {}, True, None)
-    getattr(reference, method)(*args, **kwargs)
-    pipe = minikv.Redis().pipeline()
-    getattr(pipe, method)(*args, **kwargs)
-    (expected_args, expected_options), = reference.command_stack
-    (queued_args, queued_options), = pipe.command_stack
-    assert [encode(arg) for arg in queued_args] == [encode(arg) for arg in expected_args]
+    queued_options, expected_options = queued_beside_redis_py(method, args, kwargs)
     expected_options.pop("keys", None)
     queued_options.pop("keys", None)
     assert queued_options == expected_options

@@ -433,15 +433,7 @@ def test_the_stand_ins_class_parses_urls_as_redis_py():
 
 
 # -- redis.asyncio -------------------------------------------------------------------
-def needs_minikv_asyncio():
-    try:
-        from minikv.asyncio import Redis  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"minikv.asyncio.Redis is not available: {exc}")
-
-
 def test_async_constructors_return_stand_ins():
-    needs_minikv_asyncio()
     import redis.asyncio
 
     import minikv.asyncio
@@ -480,7 +472,6 @@ def test_async_constructors_return_stand_ins():
 
 
 def test_async_argument_checks_are_redis_py_s():
-    needs_minikv_asyncio()
     import redis.asyncio
 
     with patch_redis():
@@ -489,7 +480,6 @@ def test_async_argument_checks_are_redis_py_s():
 
 
 def test_async_blocking_pop_is_woken_by_a_sync_push_in_a_thread():
-    needs_minikv_asyncio()
     import redis.asyncio
 
     async def main():
@@ -507,7 +497,6 @@ def test_async_blocking_pop_is_woken_by_a_sync_push_in_a_thread():
 
 
 def test_decorated_coroutine_patches_redis_asyncio():
-    needs_minikv_asyncio()
     import redis.asyncio
 
     clock = minikv.ManualClock(start=1_700_000_000)

@@ -177,7 +177,6 @@ def test_marker_is_registered(run_inner):
 
 
 def test_async_fixture(run_inner):
-    pytest.importorskip("minikv.asyncio", reason="minikv.asyncio is not available yet")
     result = run_inner("""
         import pytest
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from helpers import check_lock_ttl_steps
 from redis.exceptions import LockError, LockNotOwnedError
 
 import minikv
@@ -59,12 +60,7 @@ def test_redis_py_lock_acquire_extend_release(lock_client):
     assert lock.acquire(blocking=False) is True
     assert lock.locked() and lock.owned()
     assert 9_000 < lock_client.pttl("resource") <= 10_000
-    assert lock.extend(5) is True
-    assert 14_000 < lock_client.pttl("resource") <= 15_000
-    assert lock.extend(30, replace_ttl=True) is True
-    assert 29_000 < lock_client.pttl("resource") <= 30_000
-    assert lock.reacquire() is True
-    assert 9_000 < lock_client.pttl("resource") <= 10_000
+    check_lock_ttl_steps(lock, lock_client)
     lock.release()
     assert not lock.locked()
     assert lock_client.exists("resource") == 0
@@ -108,10 +104,6 @@ def test_redis_py_lock_as_context_manager(lock_client):
 
 
 def test_redis_py_asyncio_lock_expires_with_time_travel(clock):
-    try:
-        import minikv.asyncio  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"minikv.asyncio is not available: {exc}")
     import redis.asyncio
     from redis.asyncio.lock import Lock as AsyncLock
 

@@ -783,35 +783,7 @@ def test_blocking_pops_inside_a_transaction_do_not_block(r):
 
 
 # -- blocking: who is served, in which order, and when ----------------------------------
-
-
-@pytest.fixture
-def block(r):
-    """``block("bzpopmin", "k", 0)``: run that call on a new client of the
-    same server or store, and return once it is blocked."""
-    clients = []
-
-    def start(method, *args, **kwargs):
-        if kind(r) == "minikv":
-            client = minikv.Redis(store=r.store)
-        else:
-            client = redis.Redis(port=r.connection_pool.connection_kwargs["port"])
-        clients.append(client)
-        already = blocked_clients(r)
-        call = Call(getattr(client, method), *args, **kwargs)
-        call.start()
-        wait_blocked(r, already + 1)
-        return call
-
-    yield start
-    if kind(r) == "redis":  # leave no client blocked on the shared server
-        for info in r.client_list():
-            if "b" in info["flags"]:
-                r.client_unblock(info["id"])
-    for client in clients:
-        client.close()
-
-
+# (``block``: the fixture in conftest.py)
 def test_bzpopmin_first_blocked_first_served(r, block):
     calls = [block("bzpopmin", "k", 0) for _ in range(3)]
     assert r.zadd("k", {"a": 1}) == 1

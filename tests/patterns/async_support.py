@@ -9,33 +9,13 @@ their periods short there). ``.client``, ``.kind``, ``.embedded``,
 ``.clock`` (None on redis), ``.new_client(**kwargs)``: another async client
 on the same store or server, closed at the end of the test.
 """
-import asyncio
-
 import pytest_asyncio
 import redis
 import redis.asyncio
+from backends import AsyncBackend
 
 import minikv
 import minikv.asyncio
-
-
-class AsyncBackend:
-    def __init__(self, kind, client, clock, new_client):
-        self.kind = kind
-        self.client = client
-        self.clock = clock
-        self.new_client = new_client
-
-    @property
-    def embedded(self):
-        return self.kind == "minikv"
-
-    async def advance(self, seconds):
-        """Let ``seconds`` pass: a manual clock tick, or a real sleep."""
-        if self.clock is not None:
-            self.clock.advance(seconds)
-        else:
-            await asyncio.sleep(seconds)
 
 
 @pytest_asyncio.fixture(params=["minikv", "redis"])

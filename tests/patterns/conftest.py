@@ -6,30 +6,10 @@ private redis-server (``advance`` sleeps for real, so tests keep their
 periods short there). ``backend.client`` is the client, ``backend.kind``
 says which, ``backend.new_client()`` another client on the same data.
 """
-import time
-
 import pytest
+from backends import Backend
 
 import minikv
-
-
-class Backend:
-    def __init__(self, kind, client, clock, new_client):
-        self.kind = kind
-        self.client = client
-        self.clock = clock
-        self.new_client = new_client
-
-    @property
-    def embedded(self):
-        return self.kind == "minikv"
-
-    def advance(self, seconds):
-        """Let ``seconds`` pass: a manual clock tick, or a real sleep."""
-        if self.clock is not None:
-            self.clock.advance(seconds)
-        else:
-            time.sleep(seconds)
 
 
 @pytest.fixture(params=["minikv", "redis"])

@@ -1,11 +1,13 @@
 """Counting a client's round trips to its store, on either kind of client.
 
 On redis-py every ``execute_command`` call is one request/reply (EVALSHA
-included). On minikv the equivalent unit is one entry into the engine: a
-method call (``execute_command``, ``run_atomically``, or a method with a
-direct fast path) that is not nested in another counted call. The counter
-wraps those methods on the instance and records the outermost calls' first
-argument (the command name, or the atomic function's name).
+included); so on redis.asyncio, where the call is recorded when it is made
+and the coroutine it returns is handed back to be awaited. On minikv the
+equivalent unit is one entry into the engine: a method call
+(``execute_command``, ``run_atomically``, or a method with a direct fast
+path) that is not nested in another counted call. The counter wraps those
+methods on the instance and records the outermost calls' first argument
+(the command name, or the atomic function's name).
 """
 import threading
 

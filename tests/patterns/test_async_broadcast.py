@@ -10,15 +10,14 @@ with events bounded by ``WAIT``. Each test runs on its own event loop
 (pytest-asyncio), with a bound of its own (``bounded``).
 """
 import asyncio
-import doctest
-import functools
 import logging
 import threading
 
 import pytest
 import pytest_asyncio
 import redis.asyncio
-from asyncio_support import LoopThread, port_of, sync_twin
+from asyncio_support import LoopThread, bounded, class_doctests, port_of, sync_twin
+from test_broadcast import DROP_POLICIES, TaggedJSON
 
 import minikv.patterns.broadcast as broadcast_module
 from minikv.patterns import AsyncBroadcast, Broadcast
@@ -28,14 +27,6 @@ from tests.patterns.round_trips import RoundTrips
 pytest_plugins = ["async_support"]  # the async_backend fixture
 
 WAIT = 10
-
-
-def bounded(test):
-    """A bug fails the test instead of hanging it."""
-    @functools.wraps(test)
-    async def run(*args, **kwargs):
-        return await asyncio.wait_for(test(*args, **kwargs), 3 * WAIT)
-    return pytest.mark.asyncio(run)
 
 
 def broadcast_tasks():
@@ -82,15 +73,12 @@ class Recorder:
 
 
 def test_docstring_example_runs():
-    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
-    for test in finder.find(AsyncBroadcast, "AsyncBroadcast", module=broadcast_module):
-        runner.run(test)
-    results = runner.summarize(verbose=False)
+    results = class_doctests(broadcast_module, AsyncBroadcast)
     assert results.attempted > 0 and results.failed == 0
 
 
 # -- values and the wire format ----------------------------------------------------
-@bounded
+@bounded()
 async def test_json_values_and_bytes_arrive_as_published(hub):
     values = [{"user": 7, "tags": ["a", "b"], "score": 2.5, "ok": True, "none": None},
               [1, "two", [3]], "plain text", "héllo ✓", 42, -1.5, None, False,
@@ -108,7 +96,7 @@ async def test_json_values_and_bytes_arrive_as_published(hub):
         assert [(type(v), v) for v in await drain(sub)] == [(type(v), v) for v in expected]
 
 
-@bounded
+@bounded()
 async def test_wire_format_is_the_sync_broadcasts(async_backend, hub):
     raw = async_backend.client.pubsub()
     await raw.subscribe("wire")
@@ -125,7 +113,7 @@ async def test_wire_format_is_the_sync_broadcasts(async_backend, hub):
     sync_hub.client.close()
 
 
-@bounded
+@bounded()
 async def test_foreign_payloads_arrive_decoded_if_json_else_raw(async_backend, hub):
     async with await hub.subscribe("mixed") as sub:
         for payload in (b'{"from": "redis-cli"}', b"plain words", b"", b"\xff\xfe not utf-8"):
@@ -135,7 +123,7 @@ async def test_foreign_payloads_arrive_decoded_if_json_else_raw(async_backend, h
                                     b"\xff\xfe not utf-8"]
 
 
-@bounded
+@bounded()
 async def test_values_json_cannot_carry_are_refused_at_publish(hub):
     with pytest.raises(TypeError):
         await hub.publish("events", {1, 2})
@@ -143,19 +131,9 @@ async def test_values_json_cannot_carry_are_refused_at_publish(hub):
         await hub.publish("events", {"nested": b"bytes"})
 
 
-@bounded
+@bounded()
 async def test_a_json_module_can_be_swapped_in(async_backend):
-    class Tagged:
-        @staticmethod
-        def dumps(value):
-            return "[" + repr(value).replace("'", '"') + "]"
-
-        @staticmethod
-        def loads(text):
-            import json
-            return json.loads(text)[0]
-
-    async with AsyncBroadcast(async_backend.client, json=Tagged) as hub:
+    async with AsyncBroadcast(async_backend.client, json=TaggedJSON) as hub:
         async with await hub.subscribe("c") as sub:
             assert hub.encode({"k": 1}) == b'[{"k": 1}]'
             await hub.publish("c", {"k": 1})
@@ -163,7 +141,7 @@ async def test_a_json_module_can_be_swapped_in(async_backend):
             assert await drain(sub) == [{"k": 1}]
 
 
-@bounded
+@bounded()
 async def test_publish_is_one_round_trip_on_redis(async_backend, hub, monkeypatch):
     if async_backend.embedded:
         pytest.skip("round trips are a real Redis's")
@@ -173,7 +151,7 @@ async def test_publish_is_one_round_trip_on_redis(async_backend, hub, monkeypatc
 
 
 # -- receivers and patterns --------------------------------------------------------
-@bounded
+@bounded()
 async def test_publish_returns_the_number_of_receivers(async_backend, hub):
     assert await hub.publish("news", "nobody") == 0
     first = await hub.subscribe("news")
@@ -192,7 +170,7 @@ async def test_publish_returns_the_number_of_receivers(async_backend, hub):
     await other_hub.close()
 
 
-@bounded
+@bounded()
 async def test_patterns_deliver_channel_and_pattern_names(hub):
     async with await hub.subscribe(patterns=["user:*", b"room:?"]) as sub:
         assert sub.patterns == ("user:*", "room:?")
@@ -208,13 +186,13 @@ async def test_patterns_deliver_channel_and_pattern_names(hub):
         assert await sub.get(0) is None
 
 
-@bounded
+@bounded()
 async def test_a_single_pattern_string_is_one_pattern(hub):
     async with await hub.subscribe(patterns="a*") as sub:
         assert sub.patterns == ("a*",)
 
 
-@bounded
+@bounded()
 async def test_subscribe_is_live_when_it_returns(async_backend, hub):
     """No race: a publish from another client right after subscribe() is received."""
     other = AsyncBroadcast(async_backend.new_client())
@@ -226,7 +204,7 @@ async def test_subscribe_is_live_when_it_returns(async_backend, hub):
 
 
 # -- consuming -----------------------------------------------------------------------
-@bounded
+@bounded()
 async def test_async_iteration_waits_without_blocking_the_loop_and_ends_on_close(hub):
     sub = await hub.subscribe("feed")
     got_two = asyncio.Event()
@@ -260,7 +238,7 @@ async def test_async_iteration_waits_without_blocking_the_loop_and_ends_on_close
     assert sub.closed
 
 
-@bounded
+@bounded()
 async def test_get_times_out_with_none(hub):
     async with await hub.subscribe("quiet") as sub:
         assert await sub.get(timeout=0) is None
@@ -268,7 +246,7 @@ async def test_get_times_out_with_none(hub):
         assert not sub.closed
 
 
-@bounded
+@bounded()
 async def test_a_waiting_get_receives_the_next_message(hub):
     async with await hub.subscribe("wake") as sub:
         waiting = asyncio.create_task(sub.get(timeout=WAIT))
@@ -277,7 +255,7 @@ async def test_a_waiting_get_receives_the_next_message(hub):
         assert (await waiting).data == "now"
 
 
-@bounded
+@bounded()
 async def test_cancelled_wait_leaves_the_subscription_usable(hub):
     async with await hub.subscribe("cancel") as sub:
         waiting = asyncio.create_task(sub.__anext__())
@@ -292,7 +270,7 @@ async def test_cancelled_wait_leaves_the_subscription_usable(hub):
         assert (await asyncio.wait_for(sub.__anext__(), WAIT)).data == "next"
 
 
-@bounded
+@bounded()
 async def test_messages_of_each_publisher_keep_their_order(async_backend, hub):
     publishers, count = 4, 100
     async with await hub.subscribe("ordered", max_buffer=publishers * count) as sub:
@@ -309,7 +287,7 @@ async def test_messages_of_each_publisher_keep_their_order(async_backend, hub):
         assert [n for i, n in messages if i == index] == list(range(count))
 
 
-@bounded
+@bounded()
 async def test_plain_and_coroutine_callbacks_run_in_order_in_the_dispatcher_task(hub):
     plain, awaited = Recorder(), Recorder()
 
@@ -330,7 +308,7 @@ async def test_plain_and_coroutine_callbacks_run_in_order_in_the_dispatcher_task
             await sub.get(0)
 
 
-@bounded
+@bounded()
 async def test_messages_before_the_first_callback_are_handed_to_it(hub):
     async with await hub.subscribe("late") as sub:
         await hub.publish("late", "early")
@@ -340,7 +318,7 @@ async def test_messages_before_the_first_callback_are_handed_to_it(hub):
         assert await recorder.wait_count(2) == ["early", "later"]
 
 
-@bounded
+@bounded()
 async def test_a_failing_callback_is_logged_and_delivery_goes_on(hub, caplog):
     recorder = Recorder()
 
@@ -358,7 +336,7 @@ async def test_a_failing_callback_is_logged_and_delivery_goes_on(hub, caplog):
                and record.exc_info[0] is ValueError for record in caplog.records)
 
 
-@bounded
+@bounded()
 async def test_iterated_subscription_refuses_callbacks(hub):
     async with await hub.subscribe("iterated") as sub:
         assert await sub.get(0) is None
@@ -367,7 +345,7 @@ async def test_iterated_subscription_refuses_callbacks(hub):
 
 
 # -- publishers elsewhere ------------------------------------------------------------
-@bounded
+@bounded()
 async def test_a_sync_broadcast_in_a_thread_reaches_an_async_subscriber(async_backend, hub):
     """Same store (minikv) or server (redis): thread -> loop, and back."""
     sync_hub = Broadcast(sync_twin(async_backend.client))
@@ -387,7 +365,7 @@ async def test_a_sync_broadcast_in_a_thread_reaches_an_async_subscriber(async_ba
         sync_hub.client.close()
 
 
-@bounded
+@bounded()
 async def test_a_publish_from_another_event_loop_reaches_the_subscriber(async_backend, hub):
     other_loop = LoopThread()
     try:
@@ -407,33 +385,21 @@ async def test_a_publish_from_another_event_loop_reaches_the_subscriber(async_ba
 
 
 # -- overflow policies --------------------------------------------------------------
-@bounded
-async def test_drop_oldest_keeps_the_newest(hub):
-    async with await hub.subscribe("full", max_buffer=3, overflow="drop_oldest") as sub:
+@pytest.mark.parametrize("overflow, kept", DROP_POLICIES, ids=[p for p, _ in DROP_POLICIES])
+@bounded()
+async def test_a_drop_policy_keeps_its_end_of_the_buffer(hub, overflow, kept):
+    async with await hub.subscribe("full", max_buffer=3, overflow=overflow) as sub:
         for n in range(1, 7):
             await hub.publish("full", n)
         await sub.sync(WAIT)
         assert (sub.received, sub.dropped, sub.pending) == (6, 3, 3)
-        assert await drain(sub) == [4, 5, 6]
+        assert await drain(sub) == kept
         await hub.publish("full", 7)
         await sub.sync(WAIT)
         assert await drain(sub) == [7]
 
 
-@bounded
-async def test_drop_newest_keeps_the_backlog(hub):
-    async with await hub.subscribe("full", max_buffer=3, overflow="drop_newest") as sub:
-        for n in range(1, 7):
-            await hub.publish("full", n)
-        await sub.sync(WAIT)
-        assert (sub.received, sub.dropped) == (6, 3)
-        assert await drain(sub) == [1, 2, 3]
-        await hub.publish("full", 7)
-        await sub.sync(WAIT)
-        assert await drain(sub) == [7]
-
-
-@bounded
+@bounded()
 async def test_error_policy_delivers_the_buffer_then_raises_and_unsubscribes(hub):
     sub = await hub.subscribe("full", max_buffer=3)  # overflow="error" is the default
     for n in range(1, 7):
@@ -452,7 +418,7 @@ async def test_error_policy_delivers_the_buffer_then_raises_and_unsubscribes(hub
     assert [message async for message in sub] == []  # closed by the user: iteration ends
 
 
-@bounded
+@bounded()
 async def test_error_policy_ends_async_iteration_after_the_buffer(hub):
     sub = await hub.subscribe("full", max_buffer=2)
     for n in range(1, 4):
@@ -479,7 +445,7 @@ def slow_callback(recorder):
     return slow, entered, release
 
 
-@bounded
+@bounded()
 async def test_overflow_applies_while_a_coroutine_callback_is_slow(hub):
     recorder = Recorder()
     slow, entered, release = slow_callback(recorder)
@@ -495,7 +461,7 @@ async def test_overflow_applies_while_a_coroutine_callback_is_slow(hub):
         assert await recorder.wait_count(3) == [1, 5, 6]
 
 
-@bounded
+@bounded()
 async def test_error_policy_with_callbacks_is_logged_and_kept(hub, caplog):
     recorder = Recorder()
     slow, entered, release = slow_callback(recorder)
@@ -516,7 +482,7 @@ async def test_error_policy_with_callbacks_is_logged_and_kept(hub, caplog):
 
 
 # -- closing -----------------------------------------------------------------------
-@bounded
+@bounded()
 async def test_close_leaves_no_task_behind_and_is_idempotent(hub):
     recorder = Recorder()
     async with await hub.subscribe("a", patterns=["b*"], on_message=recorder) as sub:
@@ -533,7 +499,7 @@ async def test_close_leaves_no_task_behind_and_is_idempotent(hub):
     await sub.sync(WAIT)  # returns at once on a closed subscription
 
 
-@bounded
+@bounded()
 async def test_close_drops_unread_messages(hub):
     sub = await hub.subscribe("unread")
     await hub.publish("unread", 1)
@@ -544,7 +510,7 @@ async def test_close_drops_unread_messages(hub):
     assert [message async for message in sub] == []
 
 
-@bounded
+@bounded()
 async def test_a_callback_may_close_its_own_subscription(hub):
     closed = asyncio.Event()
 
@@ -560,7 +526,7 @@ async def test_a_callback_may_close_its_own_subscription(hub):
     assert await hub.publish("self-close", "again") == 0
 
 
-@bounded
+@bounded()
 async def test_broadcast_close_closes_its_subscriptions_and_own_client():
     hub = AsyncBroadcast()  # a private minikv store, closed with the hub
     subs = [await hub.subscribe("x"), await hub.subscribe(patterns=["y*"], on_message=print)]
@@ -570,7 +536,7 @@ async def test_broadcast_close_closes_its_subscriptions_and_own_client():
     assert all(sub.closed for sub in subs) and broadcast_tasks() == []
 
 
-@bounded
+@bounded()
 async def test_bad_arguments(async_backend, hub):
     with pytest.raises(ValueError, match="at least one channel or pattern"):
         await hub.subscribe()
@@ -604,7 +570,7 @@ async def until(predicate):
         await asyncio.sleep(0.001)
 
 
-@bounded
+@bounded()
 async def test_socketio_manager_subscribes_before_a_connection_is_answered(async_backend):
     socketio = pytest.importorskip("socketio")
     from minikv.integrations.socketio import AsyncMinikvManager
@@ -627,7 +593,7 @@ async def test_socketio_manager_subscribes_before_a_connection_is_answered(async
     assert await hub.publish("sio", {"method": "test"}) == 0
 
 
-@bounded
+@bounded()
 async def test_socketio_listener_on_an_asyncio_client_resubscribes_after_an_overflow(
         async_backend, caplog):
     pytest.importorskip("socketio")

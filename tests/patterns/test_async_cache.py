@@ -13,15 +13,16 @@ suspending), waiters of other clients once they are blocked in BLPOP (INFO's
 blocked_clients). A lost wake-up fails the test through ``bounded``.
 """
 import asyncio
-import doctest
-import functools
 import inspect
 import threading
 
 import pytest
 import redis.asyncio
-from asyncio_support import blocked_count, sync_twin, wait_blocked
+from asyncio_support import (blocked_count, bounded, class_doctests, sync_twin, wait_blocked,
+                             wait_until)
 from redis.exceptions import ResponseError
+from round_trips import RoundTrips
+from test_cache import ALWAYS, NEVER, Draws
 
 import minikv
 import minikv.asyncio
@@ -34,24 +35,6 @@ pytest_plugins = ["async_support"]  # the async_backend fixture
 
 WAIT = 10
 TASKS = 16
-
-
-def bounded(seconds=3 * WAIT):
-    """A bug fails the test instead of hanging it."""
-    def decorate(test):
-        @functools.wraps(test)
-        async def run(*args, **kwargs):
-            return await asyncio.wait_for(test(*args, **kwargs), seconds)
-        return pytest.mark.asyncio(run)
-    return decorate
-
-
-async def wait_until(predicate, what):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.002)
 
 
 async def flight_keys(client):
@@ -97,11 +80,7 @@ class Computation:
 
 
 def test_async_docstring_runs():
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner()
-    for test in finder.find(AsyncCache, "AsyncCache", globs=vars(cache_module)):
-        runner.run(test)
-    results = runner.summarize(verbose=False)
+    results = class_doctests(cache_module, AsyncCache)
     assert results.attempted >= 3
     assert results.failed == 0
 
@@ -442,22 +421,7 @@ async def test_an_async_cache_waits_for_a_sync_caches_computation(async_backend)
     sync_client.close()
 
 
-# -- XFetch ---------------------------------------------------------------------------------------
-class Draws:
-    def __init__(self):
-        self.next = 0.5
-        self.count = 0
-
-    def __call__(self):
-        self.count += 1
-        return self.next
-
-
-# As in test_cache.py: with >= 50 ms of compute time, a 10 s TTL and beta 1,
-# a draw of 1e-300 always recomputes early and 0.99 never does.
-ALWAYS, NEVER = 1e-300, 0.99
-
-
+# -- XFetch (Draws, ALWAYS and NEVER: see test_cache.py) -----------------------------------------
 @bounded()
 async def test_xfetch_recomputes_early_on_the_right_draws(async_backend):
     draws = Draws()
@@ -565,33 +529,22 @@ async def test_one_round_trip_per_operation_on_redis_asyncio(redis_port, monkeyp
     await cache.touch("warm", 5)
     await cache.delete("warm")
     await cache.get_or_set("warm-g", lambda: 1)
-    calls = []
-    execute = client.execute_command
-
-    async def counted(*args, **options):
-        calls.append(args[0])
-        return await execute(*args, **options)
-    monkeypatch.setattr(client, "execute_command", counted)
-
-    def take():
-        taken = calls[:]
-        calls.clear()
-        return taken
+    trips = RoundTrips(client, monkeypatch)
     await cache.set("k", b"v", ttl=5, tags=["a", "b"])
-    assert take() == ["EVALSHA"]
+    assert trips.take() == ["EVALSHA"]
     assert await cache.get("k") == b"v"
-    assert take() == ["GET"]
+    assert trips.take() == ["GET"]
     await cache.set("plain", 1, ttl=5)
-    assert take() == ["SET"]
+    assert trips.take() == ["SET"]
     await cache.get_many(["k", "plain"])
-    assert take() == ["MGET"]
+    assert trips.take() == ["MGET"]
     await cache.touch("k", 10)
     await cache.delete("k")
-    assert take() == ["EVALSHA", "EVALSHA"]
+    assert trips.take() == ["EVALSHA", "EVALSHA"]
     await cache.get_or_set("g", lambda: 1)
-    assert take() == ["GET", "EVALSHA", "EVALSHA"]  # miss, claim, store+release
+    assert trips.take() == ["GET", "EVALSHA", "EVALSHA"]  # miss, claim, store+release
     await cache.get_or_set("g", lambda: 1)
-    assert take() == ["GET"]
+    assert trips.take() == ["GET"]
     await client.aclose()
 
 

@@ -14,6 +14,7 @@ import redis.asyncio
 from asyncio_support import sync_twin
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from round_trips import RoundTrips
 from test_leaderboard import MEMBERS, PLAYERS, Model, operations
 
 import minikv
@@ -273,17 +274,11 @@ async def test_a_redis_asyncio_call_is_one_round_trip(redis_port, monkeypatch):
     ]
     for operation in every_operation:  # load every script once
         await operation()
-    calls = []
-    execute = client.execute_command
-
-    async def counted(*args, **options):
-        calls.append(args[0])
-        return await execute(*args, **options)
-    monkeypatch.setattr(client, "execute_command", counted)
+    trips = RoundTrips(client, monkeypatch)
     for operation in every_operation:
         await operation()
+        calls = trips.take()
         assert len(calls) == 1, calls
-        calls.clear()
     await client.aclose()
 
 

@@ -15,15 +15,15 @@ wake) each other; cancelling a waiting task leaves nothing behind, even
 when the task had just been handed the wake-up; the renewal is a task.
 """
 import asyncio
-import doctest
-import functools
 import gc
 import logging
 import threading
 
 import pytest
-from asyncio_support import LoopThread, blocked_count, settle, sync_twin, wait_blocked
+from asyncio_support import (LoopThread, blocked_count, bounded, class_doctests, settle, sync_twin,
+                             wait_blocked, wait_until)
 from redis.exceptions import LockError, LockNotOwnedError
+from test_lock import check_bad_arguments
 
 import minikv
 import minikv.asyncio
@@ -40,16 +40,6 @@ STRESS_SECONDS = 90
 LONG_LEASE = 600  # seconds: no fallback wake-up within any test
 
 
-def bounded(seconds=3 * WAIT):
-    """A bug fails the test instead of hanging it."""
-    def decorate(test):
-        @functools.wraps(test)
-        async def run(*args, **kwargs):
-            return await asyncio.wait_for(test(*args, **kwargs), seconds)
-        return pytest.mark.asyncio(run)
-    return decorate
-
-
 async def key_names(client):
     return sorted(key.decode() for key in await client.keys("*"))
 
@@ -60,14 +50,6 @@ async def started(coroutine, observer):
     task = asyncio.create_task(coroutine)
     await wait_blocked(observer, already + 1)
     return task
-
-
-async def wait_until(predicate, what):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
 
 
 def count_trips(backend, client, monkeypatch):
@@ -89,12 +71,7 @@ def blpops(trips):
 
 
 def test_async_docstrings_run():
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner()
-    for cls in (AsyncLock, AsyncSemaphore):
-        for test in finder.find(cls, cls.__name__, globs=vars(lock_module)):
-            runner.run(test)
-    failed, attempted = runner.summarize(verbose=False)
+    failed, attempted = class_doctests(lock_module, AsyncLock, AsyncSemaphore)
     assert attempted >= 6
     assert failed == 0
 
@@ -247,14 +224,7 @@ async def test_one_round_trip_per_operation(async_backend, monkeypatch):
 
 
 def test_constructor_checks_and_default_client():
-    with pytest.raises(ValueError, match="auto_renew needs a timeout"):
-        AsyncLock(None, "res", auto_renew=True)
-    with pytest.raises(ValueError, match="timeout must be at least 0.001 seconds"):
-        AsyncLock(None, "res", timeout=0.0001)
-    with pytest.raises(ValueError, match="max_renewals must be a positive int"):
-        AsyncLock(None, "res", timeout=1, auto_renew=True, max_renewals=0)
-    with pytest.raises(ValueError, match="limit must be a positive int"):
-        AsyncSemaphore(None, "sem", 0, 10)
+    check_bad_arguments(AsyncLock, AsyncSemaphore)
     lock = AsyncLock(None, "res", fair=True)
     assert type(lock.redis) is minikv.asyncio.Redis
     assert repr(lock) == "<minikv.patterns.AsyncLock 'res' timeout=None fair=True>"

@@ -10,14 +10,15 @@ the start to a window boundary so that no window rolls over mid-test.
 import asyncio
 import contextlib
 import inspect
-import time
 
 import pytest
 import redis
 import redis.asyncio
 from asyncio_support import LoopThread, sync_twin
+from backends import let_time_pass
 from helpers import raises
 from redis.exceptions import ResponseError
+from round_trips import RoundTrips
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
@@ -322,24 +323,18 @@ async def test_minikv_calls_never_suspend(algorithm):
 async def test_a_redis_asyncio_call_is_one_round_trip(redis_port, monkeypatch):
     client = redis.asyncio.Redis(port=redis_port)
     await client.flushall()
-    calls = []
-    execute = client.execute_command
-
-    async def counted(*args, **options):
-        calls.append(args[0])
-        return await execute(*args, **options)
-    monkeypatch.setattr(client, "execute_command", counted)
+    trips = RoundTrips(client, monkeypatch)
     limiters = [AsyncRateLimiter(client, limit=5, period=LONG, algorithm=algorithm)
                 for algorithm in ALGORITHMS]
     both = AsyncRateLimiter.all_of(*limiters)
     await both.hit("warm-up")  # loads the script once
-    calls.clear()
+    trips.take()
     for limiter in [*limiters, both]:
         await limiter.hit("k", 2)
         await limiter.peek("k")
         await limiter.refund("k", 1)
         await limiter.reset("k")
-    assert calls == ["EVALSHA", "EVALSHA", "EVALSHA", "DEL"] * (len(ALGORITHMS) + 1)
+    assert trips.calls == ["EVALSHA", "EVALSHA", "EVALSHA", "DEL"] * (len(ALGORITHMS) + 1)
     await client.aclose()
 
 
@@ -445,10 +440,8 @@ class AsyncApp:
             middleware=[Middleware(ASGIRateLimitMiddleware, limiter=self.limiter, **options)])
 
     def advance(self, seconds):
-        if self.clock is not None:
-            self.clock.advance(seconds)
-        else:
-            time.sleep(seconds)
+        """A sync tick or sleep: the app's loop runs in TestClient's thread."""
+        let_time_pass(self.clock, seconds)
 
 
 @pytest.fixture(params=["minikv", "redis"])

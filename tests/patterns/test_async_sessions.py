@@ -13,7 +13,6 @@ store's client lives; its lifespan closes that client on that loop.
 """
 import asyncio
 import contextlib
-import doctest
 import inspect
 import secrets
 import time
@@ -21,7 +20,8 @@ import time
 import pytest
 import redis
 import redis.asyncio
-from asyncio_support import sync_twin
+from asyncio_support import class_doctests, sync_twin
+from round_trips import RoundTrips
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
@@ -30,7 +30,6 @@ from starlette.testclient import TestClient
 
 import minikv
 import minikv.asyncio
-from minikv.integrations import sessions as middleware_module
 from minikv.integrations.sessions import (ASGISessionMiddleware, SessionCookie,
                                           WSGISessionMiddleware)
 from minikv.patterns import AsyncSessionStore, SessionStore
@@ -69,11 +68,7 @@ def witness(async_backend):
 
 
 def test_async_docstring_runs():
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner()
-    for test in finder.find(AsyncSessionStore, "AsyncSessionStore", globs=vars(sessions_module)):
-        runner.run(test)
-    results = runner.summarize(verbose=False)
+    results = class_doctests(sessions_module, AsyncSessionStore)
     assert results.attempted >= 3
     assert results.failed == 0
 
@@ -261,13 +256,6 @@ async def test_one_round_trip_per_method_on_redis_asyncio(redis_port, monkeypatc
     client = redis.asyncio.Redis(port=redis_port)
     await client.flushall()
     store = AsyncSessionStore(client, absolute_ttl=3600)
-    calls = []
-    execute = client.execute_command
-
-    async def counted(*args, **options):
-        calls.append(args[0])
-        return await execute(*args, **options)
-
     async def run_all():
         sid = await store.create({"a": 1}, user_id="rt")
         await store.get(sid)
@@ -282,9 +270,9 @@ async def test_one_round_trip_per_method_on_redis_asyncio(redis_port, monkeypatc
         await store.destroy_all("rt")
 
     await run_all()  # loads the scripts (NOSCRIPT, then SCRIPT LOAD)
-    monkeypatch.setattr(client, "execute_command", counted)
+    trips = RoundTrips(client, monkeypatch)
     await run_all()
-    assert calls == ["EVALSHA"] * 6 + ["PTTL"] + ["EVALSHA"] * 4
+    assert trips.calls == ["EVALSHA"] * 6 + ["PTTL"] + ["EVALSHA"] * 4
     await client.aclose()
 
 
@@ -358,7 +346,7 @@ def session_app(request, monkeypatch):
     a worker thread with an async store."""
     def no_thread(*args, **kwargs):
         raise AssertionError("an async store ran in a worker thread")
-    monkeypatch.setattr(middleware_module.asyncio, "to_thread", no_thread)
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
     port = request.getfixturevalue("redis_port") if request.param == "redis" else None
     made = []
 

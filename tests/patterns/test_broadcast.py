@@ -8,6 +8,7 @@ awaited with events and conditions bounded by ``WAIT``.
 """
 import asyncio
 import doctest
+import json
 import logging
 import threading
 
@@ -120,18 +121,20 @@ def test_values_json_cannot_carry_are_refused_at_publish(hub):
         hub.publish("events", {"nested": b"bytes"})
 
 
+class TaggedJSON:
+    """A json module stand-in: every value wrapped in a one-item list."""
+
+    @staticmethod
+    def dumps(value):
+        return "[" + repr(value).replace("'", '"') + "]"
+
+    @staticmethod
+    def loads(text):
+        return json.loads(text)[0]
+
+
 def test_a_json_module_can_be_swapped_in(backend):
-    class Tagged:
-        @staticmethod
-        def dumps(value):
-            return "[" + repr(value).replace("'", '"') + "]"
-
-        @staticmethod
-        def loads(text):
-            import json
-            return json.loads(text)[0]
-
-    with Broadcast(backend.client, json=Tagged) as hub, hub.subscribe("c") as sub:
+    with Broadcast(backend.client, json=TaggedJSON) as hub, hub.subscribe("c") as sub:
         assert hub.encode({"k": 1}) == b'[{"k": 1}]'
         hub.publish("c", {"k": 1})
         sub.sync(WAIT)
@@ -345,25 +348,18 @@ def test_iterated_subscription_refuses_callbacks(hub):
 
 
 # -- overflow policies --------------------------------------------------------------
-def test_drop_oldest_keeps_the_newest(hub):
-    with hub.subscribe("full", max_buffer=3, overflow="drop_oldest") as sub:
+# drop_oldest keeps the newest messages, drop_newest the backlog.
+DROP_POLICIES = [("drop_oldest", [4, 5, 6]), ("drop_newest", [1, 2, 3])]
+
+
+@pytest.mark.parametrize("overflow, kept", DROP_POLICIES, ids=[p for p, _ in DROP_POLICIES])
+def test_a_drop_policy_keeps_its_end_of_the_buffer(hub, overflow, kept):
+    with hub.subscribe("full", max_buffer=3, overflow=overflow) as sub:
         for n in range(1, 7):
             hub.publish("full", n)
         sub.sync(WAIT)
         assert (sub.received, sub.dropped, sub.pending) == (6, 3, 3)
-        assert drain(sub) == [4, 5, 6]
-        hub.publish("full", 7)
-        sub.sync(WAIT)
-        assert drain(sub) == [7]
-
-
-def test_drop_newest_keeps_the_backlog(hub):
-    with hub.subscribe("full", max_buffer=3, overflow="drop_newest") as sub:
-        for n in range(1, 7):
-            hub.publish("full", n)
-        sub.sync(WAIT)
-        assert (sub.received, sub.dropped) == (6, 3)
-        assert drain(sub) == [1, 2, 3]
+        assert drain(sub) == kept
         hub.publish("full", 7)
         sub.sync(WAIT)
         assert drain(sub) == [7]

@@ -18,7 +18,7 @@ import minikv
 from minikv.patterns import Cache
 from minikv.patterns import cache as cache_module
 from minikv.patterns.cache import CacheInfo, CacheStats, _Counter
-from tests.helpers import JOIN_SECONDS, Call, raises, wait_blocked
+from tests.helpers import Call, raises, run_threads, wait_blocked
 from tests.patterns.round_trips import RoundTrips
 
 THREADS = 16
@@ -27,28 +27,6 @@ THREADS = 16
 @pytest.fixture
 def cache(backend):
     return Cache(backend.client)
-
-
-def run_threads(count, target):
-    """``target(i)`` in ``count`` threads released together; their results."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-    errors = [None] * count
-
-    def body(i):
-        barrier.wait()
-        try:
-            results[i] = target(i)
-        except Exception as exc:
-            errors[i] = exc
-
-    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_SECONDS)
-        assert not thread.is_alive(), "a thread is still waiting"
-    return results, errors
 
 
 def test_class_docstring_runs():

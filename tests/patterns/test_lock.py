@@ -21,7 +21,7 @@ from redis.exceptions import LockError, LockNotOwnedError
 
 from minikv.patterns import Lock, Semaphore
 from minikv.patterns import lock as lock_module
-from tests.helpers import JOIN_SECONDS, Call, blocked_clients, raises, wait_blocked
+from tests.helpers import JOIN_SECONDS, Call, blocked_clients, raises, run_threads, wait_blocked
 from tests.patterns.round_trips import RoundTrips
 
 # The concurrency tests join with this: far below any fallback timeout they
@@ -44,25 +44,12 @@ def blpops(trips):
     return sum(1 for call in trips.calls if call == "BLPOP")
 
 
-def run_threads(count, target):
-    """``target(i)`` in ``count`` daemon threads started together; joined."""
-    barrier = threading.Barrier(count)
-    errors = []
-
-    def body(i):
-        barrier.wait()
-        try:
-            target(i)
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(STRESS_JOIN_SECONDS)
-        assert not thread.is_alive(), "a waiter was never woken (lost wake-up)"
-    assert errors == []
+def run_stress(count, target):
+    """``target(i)`` in ``count`` threads released together; none may raise,
+    and each must end within STRESS_JOIN_SECONDS (a waiter never woken
+    would not)."""
+    _, errors = run_threads(count, target, STRESS_JOIN_SECONDS)
+    assert errors == [None] * count
 
 
 def test_class_docstrings_run():
@@ -212,15 +199,20 @@ def test_one_round_trip_per_operation(backend, monkeypatch):
         assert len(trips.take()) == 1
 
 
-def test_bad_arguments():
+def check_bad_arguments(lock_class, semaphore_class):
+    """The argument checks of Lock and Semaphore (and of their async twins)."""
     with pytest.raises(ValueError, match="auto_renew needs a timeout"):
-        Lock(None, "res", auto_renew=True)
+        lock_class(None, "res", auto_renew=True)
     with pytest.raises(ValueError, match="timeout must be at least 0.001 seconds"):
-        Lock(None, "res", timeout=0.0001)
+        lock_class(None, "res", timeout=0.0001)
     with pytest.raises(ValueError, match="max_renewals must be a positive int"):
-        Lock(None, "res", timeout=1, auto_renew=True, max_renewals=0)
+        lock_class(None, "res", timeout=1, auto_renew=True, max_renewals=0)
     with pytest.raises(ValueError, match="limit must be a positive int"):
-        Semaphore(None, "sem", 0, 10)
+        semaphore_class(None, "sem", 0, 10)
+
+
+def test_bad_arguments():
+    check_bad_arguments(Lock, Semaphore)
 
 
 # -- the same scenario with redis-py's own Lock class ----------------------------------------
@@ -435,7 +427,7 @@ def test_many_threads_never_two_holders_and_no_lost_wakeups(backend):
                 time.sleep(0)  # invite another thread in, if it could enter
                 counter[0] = value + 1
 
-    run_threads(threads, work)
+    run_stress(threads, work)
     assert counter[0] == threads * sections
     assert len(fences) == threads * sections
     assert all(a < b for a, b in zip(fences, fences[1:]))
@@ -456,7 +448,7 @@ def test_many_threads_fair_lock(backend):
                 time.sleep(0)
                 counter[0] = value + 1
 
-    run_threads(threads, work)
+    run_stress(threads, work)
     assert counter[0] == threads * sections
     assert all(a < b for a, b in zip(fences, fences[1:]))
     assert key_names(backend.client) == ["res:fence"]
@@ -684,7 +676,7 @@ def test_semaphore_limit_under_threads(backend):
                 with guard:
                     inside[0] -= 1
 
-    run_threads(threads, work)
+    run_stress(threads, work)
     assert 1 <= most[0] <= limit
     assert inside[0] == 0
     assert key_names(backend.client) == []

@@ -193,15 +193,21 @@ def test_sliding_window_weighs_the_previous_window():
     assert limiter.hit("k").allowed
 
 
+def denied_then_allowed_after_retry(backend, limiter, retry_after):
+    """A hit on "k" is denied with a retry_after within ``retry_after``
+    (exactly that on the manual clock); once it has passed, a hit is allowed."""
+    denied = limiter.hit("k")
+    assert not denied.allowed and 0 < denied.retry_after <= retry_after
+    if backend.embedded:
+        assert denied.retry_after == retry_after
+    backend.advance(denied.retry_after)
+    assert limiter.hit("k").allowed
+
+
 def test_token_bucket_refills(backend):
     limiter = make(backend, "token_bucket", limit=2, period=0.2)  # a token per 100 ms
     limiter.hit("k", 2)
-    denied = limiter.hit("k")
-    assert not denied.allowed and 0 < denied.retry_after <= 0.1
-    if backend.embedded:
-        assert denied.retry_after == 0.1
-    backend.advance(denied.retry_after)
-    assert limiter.hit("k").allowed
+    denied_then_allowed_after_retry(backend, limiter, 0.1)
     assert not limiter.hit("k").allowed
 
 
@@ -209,12 +215,7 @@ def test_gcra_spaces_hits_after_the_burst(backend):
     limiter = make(backend, "gcra", limit=5, period=0.5)  # one per 100 ms, burst 5
     assert all(limiter.hit("k").allowed for _ in range(5))
     for _ in range(2):
-        denied = limiter.hit("k")
-        assert not denied.allowed and 0 < denied.retry_after <= 0.1
-        if backend.embedded:
-            assert denied.retry_after == 0.1
-        backend.advance(denied.retry_after)
-        assert limiter.hit("k").allowed
+        denied_then_allowed_after_retry(backend, limiter, 0.1)
 
 
 def test_sliding_log_is_exact():
