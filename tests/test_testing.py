@@ -512,10 +512,7 @@ def test_decorated_coroutine_patches_redis_asyncio():
 
 
 def test_time_travel_ages_rate_limit_windows(travel):
-    try:
-        from minikv.patterns.ratelimit import RateLimiter
-    except ImportError as exc:
-        pytest.skip(f"minikv.patterns.ratelimit is not available: {exc}")
+    from minikv.patterns.ratelimit import RateLimiter
     for algorithm in ("gcra", "sliding_window"):
         limiter = RateLimiter(redis.Redis(), limit=2, period=10, algorithm=algorithm,
                               prefix=f"{algorithm}:")
