@@ -16,6 +16,23 @@ def raises(exc_class, message):
     return pytest.raises(exc_class, match="^" + re.escape(message) + "$")
 
 
+def error_signature(exc):
+    """(redis-py exception class name, message): how the state machines
+    compare an error, whichever implementation raised it."""
+    for cls in type(exc).__mro__:
+        if cls.__module__ == "redis.exceptions":
+            return cls.__name__, str(exc)
+    return type(exc).__name__, str(exc)
+
+
+def command_outcome(client, command, args, **options):
+    """("ok", reply) or ("error", error_signature) of one raw command."""
+    try:
+        return "ok", client.execute_command(command, *args, **options)
+    except redis.exceptions.RedisError as exc:
+        return "error", error_signature(exc)
+
+
 def kind(client):
     """'minikv' or 'redis': which implementation a fixture client is."""
     return "minikv" if type(client).__module__.startswith("minikv") else "redis"

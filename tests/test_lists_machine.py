@@ -12,6 +12,7 @@ blocked clients is tested in tests/test_blocking.py.
 import redis
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from helpers import command_outcome
 
 import minikv
 
@@ -28,20 +29,6 @@ COUNTS = st.sampled_from(["0", "1", "2", "3", "10", "-1", "-3", "x", "9223372036
 ENDS = st.sampled_from(["LEFT", "RIGHT", "left", "Right", "up"])
 TIMEOUTS = st.sampled_from(["0", "1", "0.5", "x", "-1", "inf", "nan"])
 VALID_TIMEOUT = {"0", "1", "0.5"}
-
-
-def _signature(exc):
-    for cls in type(exc).__mro__:
-        if cls.__module__ == "redis.exceptions":
-            return cls.__name__, str(exc)
-    return type(exc).__name__, str(exc)
-
-
-def _call(client, command, args):
-    try:
-        return "ok", client.execute_command(command, *args)
-    except redis.exceptions.RedisError as exc:
-        return "error", _signature(exc)
 
 
 def _contents(client):
@@ -71,8 +58,8 @@ class ListMachine(RuleBasedStateMachine):
         self.real.close()
 
     def same(self, command, *args):
-        mini = _call(self.mini, command, args)
-        real = _call(self.real, command, args)
+        mini = command_outcome(self.mini, command, args)
+        real = command_outcome(self.real, command, args)
         assert mini == real, (command, args, mini, real)
 
     def all_missing(self, keys):

@@ -16,6 +16,7 @@ the end.
 import redis
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from helpers import command_outcome
 
 import minikv
 from minikv.engine.numbers import parse_int
@@ -30,20 +31,6 @@ COUNTS = st.sampled_from(["0", "1", "2", "3", "4", "5", "6", "8", "10", "20", "-
                           "-9223372036854775808", "9223372036854775807"])
 LIMITS = [0, 1, 3, 512]
 DEFAULT_LIMIT = 512
-
-
-def _signature(exc):
-    for cls in type(exc).__mro__:
-        if cls.__module__ == "redis.exceptions":
-            return cls.__name__, str(exc)
-    return type(exc).__name__, str(exc)
-
-
-def _call(client, command, args):
-    try:
-        return "ok", client.execute_command(command, *args)
-    except redis.exceptions.RedisError as exc:
-        return "error", _signature(exc)
 
 
 class SetMachine(RuleBasedStateMachine):
@@ -70,8 +57,8 @@ class SetMachine(RuleBasedStateMachine):
             self.real.close()
 
     def same(self, command, *args):
-        mini = _call(self.mini, command, args)
-        real = _call(self.real, command, args)
+        mini = command_outcome(self.mini, command, args)
+        real = command_outcome(self.real, command, args)
         assert mini == real, (command, args, mini, real)
 
     def expected_encoding(self, members):
@@ -147,8 +134,8 @@ class SetMachine(RuleBasedStateMachine):
             options += ["MATCH", match]
         if count is not None:
             options += ["COUNT", count]
-        mini = _call(self.mini, "SSCAN", [key, "0", *options])
-        real = _call(self.real, "SSCAN", [key, "0", *options])
+        mini = command_outcome(self.mini, "SSCAN", [key, "0", *options])
+        real = command_outcome(self.real, "SSCAN", [key, "0", *options])
         if mini[0] == "error" or real[0] == "error":
             assert mini == real, (key, options, mini, real)
             return
@@ -163,8 +150,8 @@ class SetMachine(RuleBasedStateMachine):
     @rule(key=KEYS, count=st.one_of(st.none(), COUNTS))
     def srandmember(self, key, count):
         args = [key] if count is None else [key, count]
-        mini = _call(self.mini, "SRANDMEMBER", args)
-        real = _call(self.real, "SRANDMEMBER", args)
+        mini = command_outcome(self.mini, "SRANDMEMBER", args)
+        real = command_outcome(self.real, "SRANDMEMBER", args)
         assert mini[0] == real[0], (args, mini, real)
         if mini[0] == "error":
             assert mini == real
@@ -185,8 +172,8 @@ class SetMachine(RuleBasedStateMachine):
         args = [key] if count is None else [key, count]
         before = {side: client.smembers(key) if client.type(key) == b"set" else None
                   for side, client in (("mini", self.mini), ("real", self.real))}
-        mini = _call(self.mini, "SPOP", args)
-        real = _call(self.real, "SPOP", args)
+        mini = command_outcome(self.mini, "SPOP", args)
+        real = command_outcome(self.real, "SPOP", args)
         assert mini[0] == real[0], (args, mini, real)
         if mini[0] == "error":
             assert mini == real

@@ -9,13 +9,12 @@ since the two servers set them a few microseconds apart. Replies whose order
 Redis leaves unspecified (KEYS, HKEYS, ...) are compared as sorted lists.
 At the end of every run the whole keyspace of both sides is compared.
 """
-import pytest
 import redis
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 import minikv
-from helpers import snapshot
+from helpers import command_outcome, snapshot
 
 KEYS = st.sampled_from(["a", "b", "c", "n", "h", "x:1", "ü"])
 FIELDS = st.sampled_from(["f", "g", "n", "long" * 20, ""])
@@ -27,20 +26,6 @@ SMALL_INTS = st.integers(-12, 12)
 TTLS = st.sampled_from(["100", "500", "900", "0", "-5", "abc", "9223372036854775807"])
 _FRESH_BASES = ("100", "500", "900")
 UNORDERED = {"KEYS", "HKEYS", "HVALS"}
-
-
-def _exception_signature(exc):
-    for cls in type(exc).__mro__:
-        if cls.__module__ == "redis.exceptions":
-            return cls.__name__, str(exc)
-    return type(exc).__name__, str(exc)
-
-
-def _call(client, command, args):
-    try:
-        return "ok", client.execute_command(command, *args)
-    except redis.exceptions.RedisError as exc:
-        return "error", _exception_signature(exc)
 
 
 def _close_enough(command, mini, real):
@@ -82,8 +67,8 @@ class DifferentialMachine(RuleBasedStateMachine):
         return str(int(ttl) + self.counter)
 
     def same(self, command, *args):
-        mini = _call(self.mini, command, args)
-        real = _call(self.real, command, args)
+        mini = command_outcome(self.mini, command, args)
+        real = command_outcome(self.real, command, args)
         assert _close_enough(command, mini, real), (command, args, mini, real)
 
     # -- strings ------------------------------------------------------

@@ -18,6 +18,7 @@ compared: members, scores printed by Redis, encoding and TTL presence.
 import redis
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from helpers import command_outcome
 
 import minikv
 
@@ -47,20 +48,6 @@ COUNTS = st.sampled_from(["0", "1", "2", "3", "10", "-1", "-5", "abc",
                           "-9223372036854775808", "4611686018427387904"])
 ENTRY_LIMITS = [0, 1, 3, 128]
 VALUE_LIMITS = [1, 64]
-
-
-def _signature(exc):
-    for cls in type(exc).__mro__:
-        if cls.__module__ == "redis.exceptions":
-            return cls.__name__, str(exc)
-    return type(exc).__name__, str(exc)
-
-
-def _call(client, command, args, **options):
-    try:
-        return "ok", client.execute_command(command, *args, **options)
-    except redis.exceptions.RedisError as exc:
-        return "error", _signature(exc)
 
 
 class SortedSetMachine(RuleBasedStateMachine):
@@ -115,8 +102,8 @@ class SortedSetMachine(RuleBasedStateMachine):
         return above == sorted(above) and below == sorted(below, reverse=True)
 
     def same(self, command, *args, **options):
-        mini = _call(self.mini, command, args, **options)
-        real = _call(self.real, command, args, **options)
+        mini = command_outcome(self.mini, command, args, **options)
+        real = command_outcome(self.real, command, args, **options)
         assert mini == real, (command, args, mini, real)
         return real
 
@@ -294,8 +281,8 @@ class SortedSetMachine(RuleBasedStateMachine):
         args = [key] if count is None else [key, count]
         if withscores:
             args.append("WITHSCORES")
-        mini = _call(self.mini, "ZRANDMEMBER", args)
-        real = _call(self.real, "ZRANDMEMBER", args)
+        mini = command_outcome(self.mini, "ZRANDMEMBER", args)
+        real = command_outcome(self.real, "ZRANDMEMBER", args)
         assert mini[0] == real[0], (args, mini, real)
         if mini[0] == "error" or count is None and withscores:
             assert mini == real, (args, mini, real)
@@ -327,8 +314,8 @@ class SortedSetMachine(RuleBasedStateMachine):
             options += ["MATCH", match]
         if count is not None:
             options += ["COUNT", count]
-        mini = _call(self.mini, "ZSCAN", [key, "0", *options])
-        real = _call(self.real, "ZSCAN", [key, "0", *options])
+        mini = command_outcome(self.mini, "ZSCAN", [key, "0", *options])
+        real = command_outcome(self.real, "ZSCAN", [key, "0", *options])
         if mini[0] == "error" or real[0] == "error" \
                 or self.real.object("encoding", key) in (None, b"listpack"):
             assert mini == real, (key, options, mini, real)
