@@ -17,7 +17,8 @@
 # When minikv/_core.pyx exists the first run demands the compiled backend
 # (MINIKV_EXPECT_BACKEND=compiled): a core that fails to build fails the run.
 # Exit status is non-zero if any run fails, including pytest's exit 5
-# ("no tests collected").
+# ("no tests collected") and a run stopped by its time bound
+# (MINIKV_RUN_TIMEOUT seconds, 1800 by default, none for --slow).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,10 +26,14 @@ PYTHON=${PYTHON:-python3}
 VENV=${MINIKV_VENV:-.venv}
 MARK_ARGS=()
 PROFILE=${HYPOTHESIS_PROFILE:-dev}
+# A bound on each pytest run, in seconds (0: none): a run normally takes a
+# few minutes; this turns a hang nothing else caught into a failure.
+RUN_LIMIT=${MINIKV_RUN_TIMEOUT:-1800}
 if [[ ${1:-} == --slow || ${1:-} == nightly ]]; then
     shift
     MARK_ARGS=(-m slow)
     PROFILE=nightly
+    RUN_LIMIT=${MINIKV_RUN_TIMEOUT:-0}
 fi
 
 say() { printf '\n== %s\n' "$*"; }
@@ -70,10 +75,13 @@ run_suite() {  # run_suite LABEL [VAR=value ...]
     local label=$1
     shift
     say "pytest, $label backend"
-    env "$@" HYPOTHESIS_PROFILE="$PROFILE" "$VENV/bin/python" -m pytest "${MARK_ARGS[@]}" "${PYTEST_ARGS[@]}"
+    timeout --foreground --kill-after=30 "$RUN_LIMIT" \
+        env "$@" HYPOTHESIS_PROFILE="$PROFILE" "$VENV/bin/python" -m pytest "${MARK_ARGS[@]}" "${PYTEST_ARGS[@]}"
     local status=$?
     if [[ $status == 5 ]]; then
         echo "pytest collected no tests on the $label backend: that is a failure" >&2
+    elif [[ $status == 124 || $status == 137 ]]; then
+        echo "pytest on the $label backend was stopped after ${RUN_LIMIT}s" >&2
     fi
     if [[ $status != 0 ]]; then
         FAILED+=("$label (pytest exit $status)")

@@ -10,10 +10,12 @@
 - ``MINIKV_EXPECT_BACKEND`` (set by .ci/run) fails the run if the backend
   that loaded is not the one the run meant to test.
 """
+import faulthandler
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -42,6 +44,17 @@ def pytest_sessionstart(session):
     if expected and expected != minikv.BACKEND:
         raise pytest.UsageError(
             f"MINIKV_EXPECT_BACKEND={expected} but minikv loaded the {minikv.BACKEND} backend")
+
+
+EXIT_WATCHDOG_SECONDS = 60
+
+
+def pytest_unconfigure(config):
+    """A thread a failed test left running (a script spinning on a manual
+    clock, a worker never told to stop) would hold the interpreter at exit
+    forever after the report is printed. From here on, a process still alive
+    after a minute prints every thread's stack and exits with status 1."""
+    faulthandler.dump_traceback_later(EXIT_WATCHDOG_SECONDS, exit=True, file=sys.__stderr__)
 
 
 def _free_port():

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from redis.exceptions import LockNotOwnedError, NoScriptError, ResponseError
 
 import minikv
+from minikv.clock import ManualClock
 
 
 def sha(script):
@@ -47,10 +48,17 @@ def other_client(r, client_factory):
     return client_factory("redis")
 
 
-def wait_for_script(client):
-    """Until a script runs on ``client``'s store (it holds the store lock)."""
+def wait_for_script(client, wrote=False):
+    """Until a script runs on ``client``'s store (it holds the store lock) and,
+    with ``wrote``, has called a write command."""
     deadline = time.monotonic() + 10
-    while client.store.scripts is None or client.store.scripts.bridge.run is None:
+
+    def running():
+        scripts = client.store.scripts
+        run = scripts.bridge.run if scripts is not None else None
+        return run is not None and (run.dirty or not wrote)
+
+    while not running():
         assert time.monotonic() < deadline, "the script did not start"
         time.sleep(0.001)
 
@@ -495,7 +503,7 @@ def test_expiry_time_is_frozen_during_a_script(clock):
               "return {redis.call('get', KEYS[1]), redis.call('pttl', KEYS[1])}")
     result = []
     thread = threading.Thread(target=lambda: result.append(
-        client.eval(script, 1, "k", start + 2)))
+        client.eval(script, 1, "k", start + 2)), daemon=True)
     thread.start()
     wait_for_script(client)
     clock.advance(2)
@@ -519,7 +527,7 @@ def test_script_kill_stops_a_script_that_has_not_written(script, line):
         except ResponseError as exc:
             outcome.append(str(exc))
 
-    thread = threading.Thread(target=run)
+    thread = threading.Thread(target=run, daemon=True)  # never outlives a failure
     thread.start()
     wait_for_script(client)
     assert client.script_kill() is True
@@ -535,17 +543,48 @@ def test_script_kill_refuses_a_script_that_wrote(clock):
               "while tonumber(redis.call('time')[1]) < tonumber(ARGV[1]) do end return 'done'")
     outcome = []
     thread = threading.Thread(target=lambda: outcome.append(
-        client.eval(script, 0, int(clock.time()) + 5)))
+        client.eval(script, 0, int(clock.time()) + 5)), daemon=True)
     thread.start()
-    wait_for_script(client)
-    with raises(ResponseError, "UNKILLABLE Sorry the script already executed write commands "
-                               "against the dataset. You can either wait the script termination "
-                               "or kill the server in a hard way using the SHUTDOWN NOSAVE "
-                               "command."):
-        client.script_kill()
-    clock.advance(5)  # lets the script finish
-    thread.join(10)
+    try:
+        # Only once the SET ran: a kill that lands before it stops the script.
+        wait_for_script(client, wrote=True)
+        with raises(ResponseError, "UNKILLABLE Sorry the script already executed write "
+                                   "commands against the dataset. You can either wait the "
+                                   "script termination or kill the server in a hard way "
+                                   "using the SHUTDOWN NOSAVE command."):
+            client.script_kill()
+    finally:
+        clock.advance(5)  # lets the script finish, whatever happened above
+        thread.join(10)
     assert outcome == [b"done"]
+
+
+class _KillDuringTime(ManualClock):
+    """A clock whose next read runs SCRIPT KILL: a kill that lands between
+    a script's read and its first write, deterministically."""
+
+    def __init__(self, client_ref):
+        super().__init__(start=1_700_000_000)
+        self.client_ref = client_ref
+        self.kill_replies = []
+
+    def us(self):
+        if not self.kill_replies and self.client_ref:
+            self.kill_replies.append(self.client_ref[0].script_kill())
+        return super().us()
+
+
+def test_script_kill_that_answered_ok_stops_the_next_write():
+    client_ref = []
+    clock = _KillDuringTime(client_ref)
+    client = minikv.Redis(clock=clock)
+    client_ref.append(client)
+    script = "redis.call('time')\nredis.call('set', 'w', '1')\nreturn 'done'"
+    with raises(ResponseError, f"Script killed by user with SCRIPT KILL... script: "
+                               f"{sha(script)}, on @user_script:2."):
+        client.eval(script, 0)
+    assert clock.kill_replies == [True]
+    assert client.exists("w") == 0  # after the kill's OK, nothing was written
 
 
 def test_script_kill_in_a_pipeline_is_queued():

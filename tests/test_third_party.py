@@ -4,6 +4,7 @@ against ``minikv.Redis`` or under ``patch_redis()`` (which the libraries'
 ``isinstance(client, redis.Redis)`` checks need). A ManualClock stands in
 for waiting wherever a lock or session must expire."""
 import asyncio
+import signal
 import threading
 import time
 from datetime import timedelta
@@ -222,6 +223,16 @@ def record_run(value):
     """An rq job with a visible effect: it builds its own client."""
     redis.Redis().rpush("ran", value)
     return value
+
+
+@pytest.fixture(autouse=True)
+def rq_signal_handlers_restored():
+    """rq's workers take over SIGINT and SIGTERM and leave them so: a later
+    Ctrl-C or CI's SIGTERM would raise rq's StopRequested in whatever runs."""
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in saved.items():
+        signal.signal(number, handler)
 
 
 # rq names its connection (CLIENT SETNAME, CLIENT INFO) and only warns without.

@@ -45,9 +45,11 @@ The pieces:
   asks whether the script was killed; ``kill_running_script`` (called
   without the store lock, from another thread) marks it, unless it already
   wrote (UNKILLABLE). A killed script fails on every following line, so
-  pcall cannot keep it alive. Nothing stops a script by itself: like Redis,
-  a script that never ends runs until SCRIPT KILL; meanwhile other threads'
-  commands wait for the store lock (Redis answers them BUSY instead).
+  pcall cannot keep it alive, and its first write, if the kill came just
+  before it, fails too: after an OK from SCRIPT KILL nothing is written.
+  Nothing stops a script by itself: like Redis, a script that never ends
+  runs until SCRIPT KILL; meanwhile other threads' commands wait for the
+  store lock (Redis answers them BUSY instead).
 
 Not supported, each with a clear error: RESP3 inside scripts
 (redis.setresp(3)), the Lua debugger (SCRIPT DEBUG YES/SYNC), and the
@@ -67,6 +69,7 @@ import hashlib
 import logging
 import math
 import struct
+import threading
 
 from minikv.engine.commands import COMMANDS, command
 from minikv.engine.errors import (
@@ -357,6 +360,7 @@ _WRITE_IN_READ_ONLY_FIELDS = _error_fields(
     b"Write commands are not allowed from read-only scripts.", True)
 _OOM_FIELDS = _error_fields(b"-" + OOM.encode(), True)
 _ACL_UNKNOWN_FIELDS = _error_fields(b"Invalid command passed to redis.acl_check_cmd()", False)
+_KILLED_FIELDS = _error_fields(b"Script killed by user with SCRIPT KILL...", False)
 
 
 class _Raise(Exception):
@@ -391,8 +395,8 @@ class _Run:
     collected).
     """
 
-    __slots__ = ("session", "read_only", "allow_oom", "dirty", "killed", "table_from",
-                 "lua_type", "position", "tonumber", "cjson", "leaf", "error_info")
+    __slots__ = ("session", "read_only", "allow_oom", "dirty", "killed", "kill_lock",
+                 "table_from", "lua_type", "position", "tonumber", "cjson", "leaf", "error_info")
 
     def __init__(self, session, read_only, scripts, allow_oom=False):
         self.session = session
@@ -400,6 +404,7 @@ class _Run:
         self.allow_oom = allow_oom
         self.dirty = False  # a write command was called: SCRIPT KILL refuses
         self.killed = False
+        self.kill_lock = scripts.bridge.kill_lock
         self.table_from = scripts.lua.table_from
         self.lua_type = scripts.lua_type
         # luaL_where(1) for the running Python callable, as bytes.
@@ -466,9 +471,9 @@ class _Run:
         if fields is None:
             cmd = _resolve(argv)
             fields = self.refusal(cmd, argv)
+            if fields is None and "write" in cmd.flags and not self.dirty:
+                fields = self.first_write()
             if fields is None:
-                if "write" in cmd.flags:
-                    self.dirty = True
                 try:
                     reply = cmd.handler(self.session, argv[2:] if "|" in cmd.name else argv[1:])
                 except CommandError as exc:
@@ -476,6 +481,18 @@ class _Run:
                 else:
                     return self.to_lua(reply, _is_status(cmd, argv))
         return _Raise(fields) if raising else self.table_from(fields)
+
+    def first_write(self):
+        """Mark the run dirty (SCRIPT KILL refuses from now on), or, when a
+        kill won the race, the kill error: once SCRIPT KILL answered OK the
+        script must not write, as in Redis, whose kill lands between two
+        commands. The lock makes SCRIPT KILL's check-and-mark and this one
+        exclusive."""
+        with self.kill_lock:
+            if self.killed:
+                return _KILLED_FIELDS
+            self.dirty = True
+        return None
 
     def refusal(self, cmd, argv):
         """The error fields for a command redis.call does not run (unknown,
@@ -592,9 +609,10 @@ class _Bridge:
     during the run.
     """
 
-    __slots__ = ("run", "rand", "failure", "raised")
+    __slots__ = ("run", "rand", "failure", "raised", "kill_lock")
 
     def __init__(self):
+        self.kill_lock = threading.Lock()
         self.run = None
         self.rand = Rand48()
         self.failure = None
@@ -686,10 +704,10 @@ class _Bridge:
             return error
 
         def interrupted():
-            # A script that wrote is never stopped half-way, not even when it
-            # wrote between SCRIPT KILL's check and this one.
+            # Never true of a run that wrote: killed and dirty exclude each
+            # other (_Run.first_write), so no script stops half-way.
             run = bridge.run
-            return run is not None and run.killed and not run.dirty
+            return run is not None and run.killed
 
         def forget():
             raise _Forget()
@@ -978,9 +996,10 @@ def kill_running_script(store):
         if scripts is None:
             _lupa()
         raise CommandError(SCRIPT_NOT_BUSY)
-    if run.dirty:
-        raise CommandError(SCRIPT_UNKILLABLE)
-    run.killed = True
+    with run.kill_lock:
+        if run.dirty:
+            raise CommandError(SCRIPT_UNKILLABLE)
+        run.killed = True
     return OK
 
 
