@@ -11,6 +11,7 @@ sandbox, and that a dropped store is freed.
 """
 import gc
 import hashlib
+import math
 import subprocess
 import sys
 import textwrap
@@ -831,7 +832,14 @@ json_values = st.recursive(
     max_leaves=12)
 
 
-@given(value=json_values)
+def _is_negative_zero(value):
+    return isinstance(value, float) and value == 0 and math.copysign(1, value) < 0
+
+
+# A top-level -0 is the documented exception (engine/scripting.py): lupa hands
+# a Python callable such as cjson.encode an integral number as an int, so it
+# arrives as 0. Inside a table it stays in Lua and keeps its sign.
+@given(value=json_values.filter(lambda value: not _is_negative_zero(value)))
 def test_cjson_round_trips_as_redis(resp2_redis, value):
     import json
 
@@ -839,6 +847,14 @@ def test_cjson_round_trips_as_redis(resp2_redis, value):
     resp2_redis.script_flush()
     script = ("local v = cjson.decode(ARGV[1]) "
               "return {cjson.encode(v), cjson.encode(cjson.decode(cjson.encode(v)))}")
+    expected = _outcome(resp2_redis, "EVAL", script, 0, document)
+    with minikv.Redis() as client:
+        assert _outcome(client, "EVAL", script, 0, document) == expected
+
+
+@pytest.mark.parametrize("document", ["[-0.0]", '{"a": -0.0, "b": [0.0, -0]}'])
+def test_cjson_keeps_a_negative_zero_inside_a_table(resp2_redis, document):
+    script = "return cjson.encode(cjson.decode(ARGV[1]))"
     expected = _outcome(resp2_redis, "EVAL", script, 0, document)
     with minikv.Redis() as client:
         assert _outcome(client, "EVAL", script, 0, document) == expected
